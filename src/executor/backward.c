@@ -1,0 +1,152 @@
+/* backward.c - the gradient of sum_b logits[b][target_b] with respect to every
+ * node's output, node by node in reverse order, down to the input.
+ *
+ * A node's gradient is complete once all its consumers ran their backward
+ * step.  The first consumer writes it; later ones add to it (through the
+ * temporaries that follow the kernels' scratch).
+ */
+#include <string.h>
+
+#include "../bytes/error.h"
+#include "executor.h"
+
+typedef struct {
+    sal_context *ctx;
+    const sal_plan *plan;
+    sal_kernel_relu_rule rule;
+    unsigned char *written; /* per node: gradient holds a value */
+    float *tmp;             /* 2 x the largest node */
+} backward_run;
+
+/* Hands out where the gradient for input `node` goes: its own buffer when it
+ * is not written yet, else a temporary to add afterwards. */
+static float *grad_target(backward_run *run, int node, float *tmp) {
+    return run->written[node] ? tmp : sal_plan_grad(run->plan, node);
+}
+
+static void grad_commit(backward_run *run, int node, float *dst) {
+    float *g = sal_plan_grad(run->plan, node);
+    size_t count = sal_shape_count(run->plan->shapes[node]);
+    if (dst != g) {
+        if (run->written[node]) sal_accumulate(g, dst, count);
+        else memcpy(g, dst, count * sizeof *g);
+    }
+    run->written[node] = 1;
+}
+
+static void backward_add(backward_run *run, const sal_node *node, const float *dy) {
+    for (int k = 0; k < node->n_inputs; k++) {
+        int in = node->inputs[k];
+        size_t count = sal_shape_count(run->plan->shapes[in]);
+        if (run->written[in]) sal_accumulate(sal_plan_grad(run->plan, in), dy, count);
+        else memcpy(sal_plan_grad(run->plan, in), dy, count * sizeof *dy);
+        run->written[in] = 1;
+    }
+}
+
+static void backward_multiply(backward_run *run, int i, const sal_node *node, const float *dy) {
+    const sal_plan *plan = run->plan;
+    int a = node->inputs[0], b = node->inputs[1];
+    if (plan->broadcast[i] == 2) {
+        a = node->inputs[1];
+        b = node->inputs[0];
+    }
+    size_t a_count = sal_shape_count(plan->shapes[a]);
+    float *da = run->tmp, *db = run->tmp + a_count;
+    sal_multiply_backward(sal_plan_value(plan, a), sal_plan_value(plan, b), dy, sal_dims_of(plan->shapes[a]),
+                          plan->broadcast[i] != 0, da, db);
+    grad_commit(run, a, da);
+    grad_commit(run, b, db);
+}
+
+static void backward_concat(backward_run *run, const sal_node *node, const float *dy, sal_shape out) {
+    float *dxs[SAL_MAX_CONCAT];
+    int cs[SAL_MAX_CONCAT];
+    size_t offset = 0;
+    for (int k = 0; k < node->n_inputs; k++) {
+        cs[k] = run->plan->shapes[node->inputs[k]].c;
+        dxs[k] = run->tmp + offset;
+        offset += sal_shape_count(run->plan->shapes[node->inputs[k]]);
+    }
+    sal_concat_backward(dy, cs, node->n_inputs, out.n, out.h, out.w, dxs);
+    for (int k = 0; k < node->n_inputs; k++) grad_commit(run, node->inputs[k], dxs[k]);
+}
+
+/* Single-input nodes: computes dx into place, then commits. */
+static void backward_unary(backward_run *run, int i, const sal_node *node, const float *dy) {
+    sal_context *ctx = run->ctx;
+    const sal_plan *plan = run->plan;
+    const sal_node_op *op = &ctx->ops[i];
+    int in = node->inputs[0];
+    float *dx = grad_target(run, in, run->tmp);
+    sal_shape out = plan->shapes[i];
+    size_t count = sal_shape_count(out);
+    sal_dims xd = sal_dims_of(plan->shapes[in]), yd = sal_dims_of(out);
+    const sal_window *win = &plan->windows[i];
+    const float *x = sal_plan_value(plan, in);
+    float *scratch = plan->scratch;
+
+    switch (node->op) {
+    case SAL_OP_CONV2D: sal_conv2d_backward_input(&op->conv, ctx->pool, win, dy, yd, dx, xd, scratch); break;
+    case SAL_OP_DEPTHWISE_CONV2D:
+        sal_depthwise_backward_input(&op->depthwise, ctx->pool, win, dy, yd, dx, xd, scratch);
+        break;
+    case SAL_OP_AFFINE: sal_affine_backward(dy, node->scale, dx, count, out.c); break;
+    case SAL_OP_ACTIVATION:
+        sal_activation_backward((sal_kernel_activation)node->act, run->rule, x, sal_plan_value(plan, i), dy, dx,
+                                count, out.c);
+        break;
+    case SAL_OP_MAX_POOL: sal_max_pool_backward(ctx->pool, win, x, xd, dy, yd, dx); break;
+    case SAL_OP_AVG_POOL: sal_avg_pool_backward(ctx->pool, win, dy, yd, dx, xd); break;
+    case SAL_OP_GLOBAL_AVG_POOL: sal_global_avg_pool_backward(dy, xd, dx); break;
+    case SAL_OP_GLOBAL_MAX_POOL: sal_global_max_pool_backward(x, xd, dy, dx); break;
+    case SAL_OP_ZERO_PAD: sal_zero_pad_backward(dy, yd, node->pad_top, node->pad_left, dx, xd); break;
+    case SAL_OP_DENSE: sal_dense_backward_input(&op->dense, ctx->pool, dy, (int)(count / (size_t)out.c), dx); break;
+    default: memcpy(dx, dy, count * sizeof *dx); break; /* reshape, identity */
+    }
+    grad_commit(run, in, dx);
+}
+
+static void backward_node(backward_run *run, int i) {
+    const sal_node *node = &run->ctx->graph->nodes[i];
+    const float *dy = sal_plan_grad(run->plan, i);
+    switch (node->op) {
+    case SAL_OP_INPUT: break;
+    case SAL_OP_ADD: backward_add(run, node, dy); break;
+    case SAL_OP_MULTIPLY: backward_multiply(run, i, node, dy); break;
+    case SAL_OP_CONCAT: backward_concat(run, node, dy, run->plan->shapes[i]); break;
+    default: backward_unary(run, i, node, dy); break;
+    }
+}
+
+static void seed_logits(backward_run *run, const int *targets) {
+    int L = run->ctx->logits;
+    sal_shape s = run->plan->shapes[L];
+    float *g = sal_plan_grad(run->plan, L);
+    size_t per_image = sal_shape_count(s) / (size_t)s.n;
+    memset(g, 0, sal_shape_count(s) * sizeof *g);
+    for (int b = 0; b < s.n; b++) g[(size_t)b * per_image + (size_t)targets[b]] = 1.0f;
+    run->written[L] = 1;
+}
+
+/* layer >= 0: copy its gradient out when it is complete (before its own step). */
+void sal_run_backward(sal_context *ctx, sal_plan *plan, const int *targets, sal_relu_rule rule, int layer,
+                      float *layer_gradient, float *input_gradient, unsigned char *written) {
+    backward_run run = {ctx, plan, (sal_kernel_relu_rule)rule, written,
+                        plan->scratch + plan->scratch_floats};
+    int L = ctx->logits;
+    memset(written, 0, (size_t)(L + 1));
+    seed_logits(&run, targets);
+    for (int i = L; i >= 0; i--) {
+        size_t count = sal_shape_count(plan->shapes[i]);
+        if (i == layer && layer_gradient) {
+            if (written[i]) memcpy(layer_gradient, sal_plan_grad(plan, i), count * sizeof(float));
+            else memset(layer_gradient, 0, count * sizeof(float));
+        }
+        if (i == 0 && input_gradient) {
+            if (written[0]) memcpy(input_gradient, sal_plan_grad(plan, 0), count * sizeof(float));
+            else memset(input_gradient, 0, count * sizeof(float));
+        }
+        if (written[i]) backward_node(&run, i);
+    }
+}

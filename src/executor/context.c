@@ -1,0 +1,203 @@
+/* context.c - sal_context: packed operators, a thread pool, and the public
+ * forward / backward entry points. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../bytes/error.h"
+#include "executor.h"
+
+static int create_op(sal_node_op *op, const sal_node *node) {
+    switch (node->op) {
+    case SAL_OP_CONV2D:
+        return sal_conv2d_create(&op->conv, node->weights, node->bias, node->kh, node->kw, node->in_channels,
+                                 node->filters);
+    case SAL_OP_DEPTHWISE_CONV2D:
+        return sal_depthwise_create(&op->depthwise, node->weights, node->bias, node->kh, node->kw, node->in_channels,
+                                    node->depth_multiplier);
+    case SAL_OP_DENSE: return sal_dense_create(&op->dense, node->weights, node->bias, node->in_channels, node->filters);
+    default: return 0;
+    }
+}
+
+static void destroy_op(sal_node_op *op, const sal_node *node) {
+    switch (node->op) {
+    case SAL_OP_CONV2D: sal_conv2d_destroy(&op->conv); break;
+    case SAL_OP_DEPTHWISE_CONV2D: sal_depthwise_destroy(&op->depthwise); break;
+    case SAL_OP_DENSE: sal_dense_destroy(&op->dense); break;
+    default: break;
+    }
+}
+
+static int check_graph(const sal_graph *g, int logits, sal_error *err) {
+    if (g->n_nodes < 2 || g->nodes[0].op != SAL_OP_INPUT)
+        return sal_fail(err, SAL_ERR_FORMAT, "model has no input layer");
+    for (int i = 1; i < g->n_nodes; i++) {
+        const sal_node *node = &g->nodes[i];
+        if (node->op == SAL_OP_INPUT)
+            return sal_fail(err, SAL_ERR_UNSUPPORTED, "layer '%s': a second input (only one is supported)", node->name);
+        if (node->op == SAL_OP_CONCAT && node->n_inputs > SAL_MAX_CONCAT)
+            return sal_fail(err, SAL_ERR_UNSUPPORTED, "layer '%s': Concatenate of %d inputs (at most %d)", node->name,
+                            node->n_inputs, SAL_MAX_CONCAT);
+    }
+    if (logits < 1 || logits >= g->n_nodes) return sal_fail(err, SAL_ERR_FORMAT, "model has no output layer");
+    return SAL_OK;
+}
+
+static int default_threads(void) {
+#ifdef _SC_NPROCESSORS_ONLN
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+#else
+    return 1;
+#endif
+}
+
+sal_context *sal_context_create(const sal_model *model, int n_threads, sal_error *err) {
+    if (!model) {
+        sal_fail(err, SAL_ERR_ARGUMENT, "no model given");
+        return NULL;
+    }
+    const sal_graph *g = &model->graph;
+    int logits = sal_graph_logits_node(g);
+    if (check_graph(g, logits, err) != SAL_OK) return NULL;
+    sal_context *ctx = calloc(1, sizeof *ctx);
+    if (!ctx) goto oom;
+    ctx->model = model;
+    ctx->graph = g;
+    ctx->logits = logits;
+    ctx->ops = calloc((size_t)g->n_nodes, sizeof *ctx->ops);
+    ctx->written = calloc((size_t)g->n_nodes, 1);
+    ctx->pool = sal_threadpool_create(n_threads > 0 ? n_threads : default_threads());
+    if (!ctx->ops || !ctx->written || !ctx->pool) goto oom;
+    for (int i = 0; i < g->n_nodes; i++)
+        if (create_op(&ctx->ops[i], &g->nodes[i]) != 0) goto oom;
+    sal_ok(err);
+    return ctx;
+oom:
+    sal_context_free(ctx);
+    sal_fail(err, SAL_ERR_MEMORY, "out of memory creating a context");
+    return NULL;
+}
+
+void sal_context_free(sal_context *ctx) {
+    if (!ctx) return;
+    if (ctx->ops)
+        for (int i = 0; i < ctx->graph->n_nodes; i++) destroy_op(&ctx->ops[i], &ctx->graph->nodes[i]);
+    free(ctx->ops);
+    free(ctx->written);
+    sal_plan_release(&ctx->plans[0]);
+    sal_plan_release(&ctx->plans[1]);
+    sal_threadpool_free(ctx->pool);
+    free(ctx);
+}
+
+static int check_run_args(const sal_context *ctx, const float *input, int batch, int height, int width,
+                          sal_error *err) {
+    if (!ctx) return sal_fail(err, SAL_ERR_ARGUMENT, "no context given");
+    if (!input) return sal_fail(err, SAL_ERR_ARGUMENT, "no input given");
+    if (batch < 1 || height < 1 || width < 1)
+        return sal_fail(err, SAL_ERR_ARGUMENT, "invalid input size %d x %d x %d", batch, height, width);
+    if ((size_t)batch * height * width > ((size_t)1 << 31) / 4)
+        return sal_fail(err, SAL_ERR_ARGUMENT, "input of %d x %d x %d is too large", batch, height, width);
+    return SAL_OK;
+}
+
+static void write_logits_and_probs(const sal_plan *plan, int logits, float *out_logits, float *out_probs) {
+    sal_shape s = plan->shapes[logits];
+    size_t count = sal_shape_count(s);
+    const float *values = sal_plan_value(plan, logits);
+    if (out_logits) memcpy(out_logits, values, count * sizeof *values);
+    if (out_probs) sal_activation_forward(SAL_K_SOFTMAX, values, out_probs, count, (int)(count / (size_t)s.n));
+}
+
+int sal_forward(sal_context *ctx, const float *input, int batch, int height, int width, float *logits, float *probs,
+                sal_error *err) {
+    int status = check_run_args(ctx, input, batch, height, width, err);
+    if (status == SAL_OK) status = sal_plan_prepare(ctx, SAL_PLAN_FORWARD, batch, height, width, err);
+    if (status == SAL_OK) status = sal_run_forward(ctx, &ctx->plans[SAL_PLAN_FORWARD], input, -1, NULL, err);
+    if (status != SAL_OK) return status;
+    write_logits_and_probs(&ctx->plans[SAL_PLAN_FORWARD], ctx->logits, logits, probs);
+    sal_ok(err);
+    return SAL_OK;
+}
+
+static int find_layer(const sal_context *ctx, const char *name, sal_error *err) {
+    int node = sal_graph_find(ctx->graph, name);
+    if (node < 0) return -sal_fail(err, SAL_ERR_ARGUMENT, "no layer named '%s' in the model", name);
+    if (node > ctx->logits)
+        return -sal_fail(err, SAL_ERR_ARGUMENT, "layer '%s' comes after the class scores; choose an earlier layer",
+                         name);
+    return node;
+}
+
+/* Fills targets[b]: the requested class, or the top class when none is given. */
+static int choose_targets(const sal_context *ctx, const sal_plan *plan, const int *requested, int *targets,
+                          sal_error *err) {
+    sal_shape s = plan->shapes[ctx->logits];
+    int classes = (int)(sal_shape_count(s) / (size_t)s.n);
+    const float *logits = sal_plan_value(plan, ctx->logits);
+    for (int b = 0; b < s.n; b++) {
+        int t = requested ? requested[b] : -1;
+        if (t >= classes)
+            return sal_fail(err, SAL_ERR_ARGUMENT, "target class %d is out of range (the model has %d classes)", t,
+                            classes);
+        if (t < 0) {
+            const float *row = logits + (size_t)b * classes;
+            t = 0;
+            for (int k = 1; k < classes; k++)
+                if (row[k] > row[t]) t = k;
+        }
+        targets[b] = t;
+    }
+    return SAL_OK;
+}
+
+int sal_backward(sal_context *ctx, const float *input, int batch, int height, int width,
+                 const sal_backward_request *req, sal_error *err) {
+    int status = check_run_args(ctx, input, batch, height, width, err);
+    if (status != SAL_OK) return status;
+    if (!req) return sal_fail(err, SAL_ERR_ARGUMENT, "no backward request given");
+    int layer = -1;
+    if (req->layer) {
+        layer = find_layer(ctx, req->layer, err);
+        if (layer < 0) return -layer;
+    } else if (req->layer_activation || req->layer_gradient) {
+        return sal_fail(err, SAL_ERR_ARGUMENT, "a layer's activation or gradient was asked for without a layer name");
+    }
+    status = sal_plan_prepare(ctx, SAL_PLAN_BACKWARD, batch, height, width, err);
+    sal_plan *plan = &ctx->plans[SAL_PLAN_BACKWARD];
+    if (status == SAL_OK) status = sal_run_forward(ctx, plan, input, layer, req->layer_activation, err);
+    if (status != SAL_OK) return status;
+
+    int *targets = malloc((size_t)batch * sizeof *targets);
+    if (!targets) return sal_fail(err, SAL_ERR_MEMORY, "out of memory");
+    status = choose_targets(ctx, plan, req->targets, targets, err);
+    if (status == SAL_OK) {
+        write_logits_and_probs(plan, ctx->logits, req->logits, NULL);
+        if (req->chosen_targets) memcpy(req->chosen_targets, targets, (size_t)batch * sizeof *targets);
+        sal_run_backward(ctx, plan, targets, req->relu_rule, layer, req->layer_gradient, req->input_gradient,
+                         ctx->written);
+        sal_ok(err);
+    }
+    free(targets);
+    return status;
+}
+
+int sal_layer_shape(sal_context *ctx, const char *layer, int height, int width, int shape[4], sal_error *err) {
+    if (!ctx || !layer || !shape) return sal_fail(err, SAL_ERR_ARGUMENT, "missing argument");
+    int node = sal_graph_find(ctx->graph, layer);
+    if (node < 0) return sal_fail(err, SAL_ERR_ARGUMENT, "no layer named '%s' in the model", layer);
+    sal_shape *shapes = calloc((size_t)ctx->graph->n_nodes, sizeof *shapes);
+    if (!shapes) return sal_fail(err, SAL_ERR_MEMORY, "out of memory");
+    int status = sal_graph_infer_shapes(ctx->graph, 1, height, width, shapes, err);
+    if (status == SAL_OK) {
+        shape[0] = shapes[node].n;
+        shape[1] = shapes[node].h;
+        shape[2] = shapes[node].w;
+        shape[3] = shapes[node].c;
+        sal_ok(err);
+    }
+    free(shapes);
+    return status;
+}

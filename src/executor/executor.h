@@ -1,0 +1,72 @@
+/* executor.h - inside a sal_context: packed operators, and buffer plans made
+ * once per input shape and reused until the shape changes.
+ *
+ * A run has a timeline: forward steps 0 .. L (L = the logits node), then
+ * backward steps L+1 .. 2L+1 (node i's backward at step 2L+1-i).  Every value
+ * and gradient buffer is live over an interval of that timeline, and buffers
+ * whose intervals do not overlap share memory (plan.c).
+ */
+#ifndef SAL_EXECUTOR_H
+#define SAL_EXECUTOR_H
+
+#include "../kernels/kernels.h"
+#include "../model/model.h"
+#include "threadpool.h"
+
+#define SAL_MAX_CONCAT 64 /* inputs of one Concatenate */
+
+typedef union {
+    sal_conv2d_op conv;
+    sal_depthwise_op depthwise;
+    sal_dense_op dense;
+} sal_node_op;
+
+typedef enum { SAL_PLAN_FORWARD = 0, SAL_PLAN_BACKWARD = 1 } sal_plan_kind;
+
+typedef struct {
+    int ready;
+    int batch, height, width;
+    sal_shape *shapes;     /* per node */
+    sal_window *windows;   /* per node: conv, depthwise, pools */
+    int *broadcast;        /* per node: MULTIPLY: 1 when input 1 is [n,1,1,c] over a spatial input 0, 2 when input 0 is */
+    size_t *value_offset;  /* per node, into arena */
+    size_t *grad_offset;   /* per node, into arena (backward plans) */
+    float *arena;
+    size_t arena_floats;
+    float *scratch;        /* kernels' scratch, then temporaries for gradient accumulation */
+    size_t scratch_floats;
+    size_t tmp_floats;     /* the temporaries' share, after the kernels' part */
+} sal_plan;
+
+struct sal_context {
+    const sal_model *model;
+    const sal_graph *graph;
+    int logits;            /* node index of the pre-softmax scores */
+    sal_threadpool *pool;
+    sal_node_op *ops;      /* per node */
+    sal_plan plans[2];     /* by sal_plan_kind */
+    unsigned char *written; /* per node, for the backward pass */
+};
+
+/* Makes sure plans[kind] fits batch x height x width. */
+int sal_plan_prepare(sal_context *ctx, sal_plan_kind kind, int batch, int height, int width, sal_error *err);
+void sal_plan_release(sal_plan *plan);
+
+/* Runs nodes 0..logits forward; input is batch x H x W x C.  layer >= 0 gets
+ * its output copied to layer_value. */
+int sal_run_forward(sal_context *ctx, sal_plan *plan, const float *input, int layer, float *layer_value,
+                    sal_error *err);
+/* Backward pass after sal_run_forward on a SAL_PLAN_BACKWARD plan.  targets:
+ * one class per image.  layer >= 0 gets its gradient copied to layer_gradient. */
+void sal_run_backward(sal_context *ctx, sal_plan *plan, const int *targets, sal_relu_rule rule, int layer,
+                      float *layer_gradient, float *input_gradient, unsigned char *written);
+static inline float *sal_plan_value(const sal_plan *plan, int node) { return plan->arena + plan->value_offset[node]; }
+static inline float *sal_plan_grad(const sal_plan *plan, int node) { return plan->arena + plan->grad_offset[node]; }
+
+static inline sal_dims sal_dims_of(sal_shape s) { sal_dims d = {s.n, s.h, s.w, s.c}; return d; }
+
+/* Does node `user`'s backward read the forward value of its input or its own output? */
+int sal_backward_needs_input_value(const sal_node *user);
+int sal_backward_needs_output_value(const sal_node *node);
+
+#endif

@@ -1,0 +1,87 @@
+/* forward.c - runs the graph's nodes in order, up to the logits. */
+#include <math.h>
+#include <string.h>
+
+#include "../bytes/error.h"
+#include "executor.h"
+
+static void forward_add(const sal_plan *plan, const sal_node *node, float *y, size_t count) {
+    memcpy(y, sal_plan_value(plan, node->inputs[0]), count * sizeof *y);
+    for (int k = 1; k < node->n_inputs; k++) sal_accumulate(y, sal_plan_value(plan, node->inputs[k]), count);
+}
+
+static void forward_multiply(const sal_plan *plan, int i, const sal_node *node, float *y) {
+    int a = node->inputs[0], b = node->inputs[1];
+    if (plan->broadcast[i] == 2) { /* the spatial operand goes first */
+        a = node->inputs[1];
+        b = node->inputs[0];
+    }
+    sal_multiply_forward(sal_plan_value(plan, a), sal_plan_value(plan, b), y, sal_dims_of(plan->shapes[a]),
+                         plan->broadcast[i] != 0);
+}
+
+static void forward_concat(const sal_plan *plan, const sal_node *node, float *y, sal_shape out) {
+    const float *xs[SAL_MAX_CONCAT];
+    int cs[SAL_MAX_CONCAT];
+    for (int k = 0; k < node->n_inputs; k++) {
+        xs[k] = sal_plan_value(plan, node->inputs[k]);
+        cs[k] = plan->shapes[node->inputs[k]].c;
+    }
+    sal_concat_forward(xs, cs, node->n_inputs, out.n, out.h, out.w, y);
+}
+
+static void run_node(sal_context *ctx, const sal_plan *plan, int i, float *scratch) {
+    const sal_node *node = &ctx->graph->nodes[i];
+    const sal_node_op *op = &ctx->ops[i];
+    sal_shape out = plan->shapes[i];
+    size_t count = sal_shape_count(out);
+    float *y = sal_plan_value(plan, i);
+    int in0 = node->n_inputs > 0 ? node->inputs[0] : -1;
+    const float *x = in0 >= 0 ? sal_plan_value(plan, in0) : NULL;
+    sal_dims xd = in0 >= 0 ? sal_dims_of(plan->shapes[in0]) : sal_dims_of(out);
+    sal_dims yd = sal_dims_of(out);
+    const sal_window *win = &plan->windows[i];
+
+    switch (node->op) {
+    case SAL_OP_INPUT: break; /* written by sal_run_forward */
+    case SAL_OP_CONV2D: sal_conv2d_forward(&op->conv, ctx->pool, win, x, xd, y, yd, scratch); break;
+    case SAL_OP_DEPTHWISE_CONV2D: sal_depthwise_forward(&op->depthwise, ctx->pool, win, x, xd, y, yd, scratch); break;
+    case SAL_OP_AFFINE: sal_affine_forward(x, node->scale, node->shift, y, count, out.c); break;
+    case SAL_OP_ACTIVATION: sal_activation_forward((sal_kernel_activation)node->act, x, y, count, out.c); break;
+    case SAL_OP_ADD: forward_add(plan, node, y, count); break;
+    case SAL_OP_MULTIPLY: forward_multiply(plan, i, node, y); break;
+    case SAL_OP_CONCAT: forward_concat(plan, node, y, out); break;
+    case SAL_OP_MAX_POOL: sal_max_pool_forward(ctx->pool, win, x, xd, y, yd); break;
+    case SAL_OP_AVG_POOL: sal_avg_pool_forward(ctx->pool, win, x, xd, y, yd); break;
+    case SAL_OP_GLOBAL_AVG_POOL: sal_global_avg_pool_forward(x, xd, y); break;
+    case SAL_OP_GLOBAL_MAX_POOL: sal_global_max_pool_forward(x, xd, y); break;
+    case SAL_OP_ZERO_PAD: sal_zero_pad_forward(x, xd, node->pad_top, node->pad_left, y, yd); break;
+    case SAL_OP_DENSE: sal_dense_forward(&op->dense, ctx->pool, x, (int)(count / (size_t)out.c), y); break;
+    case SAL_OP_RESHAPE:
+    case SAL_OP_IDENTITY:
+    case SAL_OP_COUNT: memcpy(y, x, count * sizeof *y); break;
+    }
+}
+
+static int copy_input(const sal_plan *plan, const float *input, float *dst, size_t count, sal_error *err) {
+    for (size_t k = 0; k < count; k++) {
+        if (!isfinite(input[k]))
+            return sal_fail(err, SAL_ERR_NUMERIC, "input value %zu (image %zu) is %s", k,
+                            k / (count / (size_t)plan->batch), isnan(input[k]) ? "NaN" : "infinite");
+        dst[k] = input[k];
+    }
+    return SAL_OK;
+}
+
+int sal_run_forward(sal_context *ctx, sal_plan *plan, const float *input, int layer, float *layer_value,
+                    sal_error *err) {
+    int status = copy_input(plan, input, sal_plan_value(plan, 0), sal_shape_count(plan->shapes[0]), err);
+    if (status != SAL_OK) return status;
+    for (int i = 0; i <= ctx->logits; i++) {
+        if (i > 0) run_node(ctx, plan, i, plan->scratch);
+        /* Copied now: the plan may reuse this node's memory once its readers ran. */
+        if (i == layer && layer_value)
+            memcpy(layer_value, sal_plan_value(plan, i), sal_shape_count(plan->shapes[i]) * sizeof(float));
+    }
+    return SAL_OK;
+}

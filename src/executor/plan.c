@@ -1,0 +1,229 @@
+/* plan.c - shapes, windows and memory for one input shape.
+ *
+ * Values and gradients get offsets in one arena: each buffer is live over an
+ * interval of the run's timeline (see executor.h) and is placed first-fit at
+ * the lowest offset not used by a buffer whose interval overlaps it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../bytes/error.h"
+#include "executor.h"
+
+#define ALIGN_FLOATS 16 /* 64 bytes */
+
+typedef struct {
+    size_t size;
+    int start, end;   /* inclusive steps */
+    size_t *offset;   /* where to write the result */
+} interval;
+
+static size_t round_up(size_t n) { return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS; }
+
+static int by_start_then_size(const void *a, const void *b) {
+    const interval *x = a, *y = b;
+    if (x->start != y->start) return x->start < y->start ? -1 : 1;
+    if (x->size != y->size) return x->size > y->size ? -1 : 1;
+    return 0;
+}
+
+static int overlaps(const interval *a, const interval *b) {
+    return a->start <= b->end && b->start <= a->end;
+}
+
+/* First-fit placement; returns the arena size needed. */
+static size_t place_intervals(interval *iv, int n) {
+    qsort(iv, (size_t)n, sizeof *iv, by_start_then_size);
+    size_t total = 0;
+    for (int i = 0; i < n; i++) {
+        size_t offset = 0;
+        int moved = 1;
+        while (moved) {
+            moved = 0;
+            for (int j = 0; j < i; j++) {
+                if (!overlaps(&iv[i], &iv[j])) continue;
+                size_t js = *iv[j].offset, je = js + iv[j].size;
+                if (offset < je && js < offset + iv[i].size) {
+                    offset = je;
+                    moved = 1;
+                }
+            }
+        }
+        *iv[i].offset = offset;
+        if (offset + iv[i].size > total) total = offset + iv[i].size;
+    }
+    return total;
+}
+
+int sal_backward_needs_input_value(const sal_node *user) {
+    switch (user->op) {
+    case SAL_OP_ACTIVATION: /* relu masks, swish */
+    case SAL_OP_MULTIPLY:
+    case SAL_OP_MAX_POOL:
+    case SAL_OP_GLOBAL_MAX_POOL:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int sal_backward_needs_output_value(const sal_node *node) {
+    return node->op == SAL_OP_ACTIVATION; /* sigmoid, tanh, softmax use y */
+}
+
+static void resolve_window(const sal_node *node, sal_shape in, sal_window *win) {
+    memset(win, 0, sizeof *win);
+    win->kh = node->kh;
+    win->kw = node->kw;
+    win->stride_h = node->stride_h > 0 ? node->stride_h : 1;
+    win->stride_w = node->stride_w > 0 ? node->stride_w : 1;
+    win->dilation_h = node->dilation_h > 0 ? node->dilation_h : 1;
+    win->dilation_w = node->dilation_w > 0 ? node->dilation_w : 1;
+    if (node->padding == SAL_PAD_SAME) {
+        int total;
+        sal_same_padding(in.h, win->kh, win->stride_h, win->dilation_h, &total, &win->pad_top);
+        sal_same_padding(in.w, win->kw, win->stride_w, win->dilation_w, &total, &win->pad_left);
+    }
+}
+
+static int is_spatial_broadcast(sal_shape small, sal_shape big) {
+    return small.h == 1 && small.w == 1 && small.c == big.c && (big.h > 1 || big.w > 1);
+}
+
+static size_t node_scratch(const sal_context *ctx, const sal_plan *plan, int i) {
+    const sal_node *node = &ctx->graph->nodes[i];
+    if (node->op != SAL_OP_CONV2D && node->op != SAL_OP_DEPTHWISE_CONV2D) return 0;
+    sal_dims x = sal_dims_of(plan->shapes[node->inputs[0]]);
+    sal_dims y = sal_dims_of(plan->shapes[i]);
+    if (node->op == SAL_OP_CONV2D)
+        return sal_conv2d_scratch_floats(&ctx->ops[i].conv, x, y, &plan->windows[i]);
+    return sal_depthwise_scratch_floats(&ctx->ops[i].depthwise, x, y, &plan->windows[i]);
+}
+
+static int alloc_tables(sal_plan *plan, int n) {
+    plan->shapes = calloc((size_t)n, sizeof *plan->shapes);
+    plan->windows = calloc((size_t)n, sizeof *plan->windows);
+    plan->broadcast = calloc((size_t)n, sizeof *plan->broadcast);
+    plan->value_offset = calloc((size_t)n, sizeof *plan->value_offset);
+    plan->grad_offset = calloc((size_t)n, sizeof *plan->grad_offset);
+    return plan->shapes && plan->windows && plan->broadcast && plan->value_offset && plan->grad_offset;
+}
+
+void sal_plan_release(sal_plan *plan) {
+    free(plan->shapes);
+    free(plan->windows);
+    free(plan->broadcast);
+    free(plan->value_offset);
+    free(plan->grad_offset);
+    free(plan->arena);
+    free(plan->scratch);
+    memset(plan, 0, sizeof *plan);
+}
+
+/* Interval of node i's value: from its step to its last reader. */
+static interval value_interval(const sal_context *ctx, sal_plan_kind kind, int i) {
+    const sal_graph *g = ctx->graph;
+    int L = ctx->logits, end = i;
+    for (int j = i + 1; j <= L; j++) {
+        const sal_node *user = &g->nodes[j];
+        for (int k = 0; k < user->n_inputs; k++) {
+            if (user->inputs[k] != i) continue;
+            if (j > end) end = j;
+            if (kind == SAL_PLAN_BACKWARD && sal_backward_needs_input_value(user)) end = 2 * L + 1 - j;
+        }
+    }
+    if (kind == SAL_PLAN_BACKWARD && sal_backward_needs_output_value(&g->nodes[i])) {
+        int step = 2 * L + 1 - i;
+        if (step > end) end = step;
+    }
+    if (i == L && end < L + 1) end = L + 1; /* logits are read after the forward pass */
+    interval iv = {round_up(sal_shape_count(ctx->plans[kind].shapes[i])), i, end, NULL};
+    return iv;
+}
+
+/* Interval of node i's gradient: from the backward step of its last consumer
+ * (which writes it first) to its own backward step. */
+static interval grad_interval(const sal_context *ctx, int i) {
+    const sal_graph *g = ctx->graph;
+    int L = ctx->logits, last_user = i;
+    for (int j = i + 1; j <= L; j++)
+        for (int k = 0; k < g->nodes[j].n_inputs; k++)
+            if (g->nodes[j].inputs[k] == i) last_user = j;
+    int start = (i == L) ? L + 1 : 2 * L + 1 - last_user;
+    interval iv = {round_up(sal_shape_count(ctx->plans[SAL_PLAN_BACKWARD].shapes[i])), start,
+                   2 * L + 1 - i, NULL};
+    return iv;
+}
+
+static int resolve_node(sal_context *ctx, sal_plan *plan, int i, sal_error *err) {
+    const sal_node *node = &ctx->graph->nodes[i];
+    if (node->op == SAL_OP_CONV2D || node->op == SAL_OP_DEPTHWISE_CONV2D ||
+        node->op == SAL_OP_MAX_POOL || node->op == SAL_OP_AVG_POOL)
+        resolve_window(node, plan->shapes[node->inputs[0]], &plan->windows[i]);
+    if (node->op == SAL_OP_MULTIPLY) {
+        if (node->n_inputs != 2)
+            return sal_fail(err, SAL_ERR_UNSUPPORTED, "layer '%s': Multiply of %d inputs (only 2 are supported)",
+                            node->name, node->n_inputs);
+        sal_shape a = plan->shapes[node->inputs[0]], b = plan->shapes[node->inputs[1]];
+        plan->broadcast[i] = is_spatial_broadcast(b, a) ? 1 : is_spatial_broadcast(a, b) ? 2 : 0;
+    }
+    return SAL_OK;
+}
+
+static int layout_memory(sal_context *ctx, sal_plan_kind kind, sal_error *err) {
+    sal_plan *plan = &ctx->plans[kind];
+    int L = ctx->logits;
+    int n = (kind == SAL_PLAN_BACKWARD) ? 2 * (L + 1) : L + 1;
+    interval *iv = calloc((size_t)n, sizeof *iv);
+    if (!iv) return sal_fail(err, SAL_ERR_MEMORY, "out of memory planning buffers");
+    size_t largest = 0, scratch = 0;
+    for (int i = 0; i <= L; i++) {
+        iv[i] = value_interval(ctx, kind, i);
+        iv[i].offset = &plan->value_offset[i];
+        if (kind == SAL_PLAN_BACKWARD) {
+            iv[L + 1 + i] = grad_interval(ctx, i);
+            iv[L + 1 + i].offset = &plan->grad_offset[i];
+        }
+        if (iv[i].size > largest) largest = iv[i].size;
+        size_t s = node_scratch(ctx, plan, i);
+        if (s > scratch) scratch = s;
+    }
+    size_t arena = place_intervals(iv, n);
+    free(iv);
+    plan->tmp_floats = (kind == SAL_PLAN_BACKWARD) ? 2 * largest : 0;
+    scratch = round_up(scratch);
+    free(plan->arena);
+    free(plan->scratch);
+    plan->arena = malloc((arena ? arena : 1) * sizeof(float));
+    plan->scratch = malloc((scratch + plan->tmp_floats + 1) * sizeof(float));
+    plan->arena_floats = arena;
+    plan->scratch_floats = scratch;
+    if (!plan->arena || !plan->scratch)
+        return sal_fail(err, SAL_ERR_MEMORY, "out of memory: buffers for a %dx%dx%d input need %zu MB",
+                        plan->batch, plan->height, plan->width,
+                        (arena + scratch + plan->tmp_floats) * sizeof(float) >> 20);
+    return SAL_OK;
+}
+
+int sal_plan_prepare(sal_context *ctx, sal_plan_kind kind, int batch, int height, int width, sal_error *err) {
+    sal_plan *plan = &ctx->plans[kind];
+    if (plan->ready && plan->batch == batch && plan->height == height && plan->width == width) return SAL_OK;
+    sal_plan_release(plan);
+    int n = ctx->graph->n_nodes;
+    if (!alloc_tables(plan, n)) {
+        sal_plan_release(plan);
+        return sal_fail(err, SAL_ERR_MEMORY, "out of memory planning buffers");
+    }
+    plan->batch = batch;
+    plan->height = height;
+    plan->width = width;
+    int status = sal_graph_infer_shapes(ctx->graph, batch, height, width, plan->shapes, err);
+    for (int i = 0; status == SAL_OK && i <= ctx->logits; i++) status = resolve_node(ctx, plan, i, err);
+    if (status == SAL_OK) status = layout_memory(ctx, kind, err);
+    if (status != SAL_OK) {
+        sal_plan_release(plan);
+        return status;
+    }
+    plan->ready = 1;
+    return SAL_OK;
+}

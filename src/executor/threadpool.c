@@ -1,0 +1,197 @@
+/* threadpool.c - persistent workers fed by a generation counter.
+ *
+ * sal_parallel_for publishes a job (fn, ctx, n) under the mutex and bumps the
+ * generation; every worker, and the caller, then claims indices from one
+ * atomic counter until none are left, so uneven tasks balance themselves.
+ * The caller returns once every worker has reported back for that
+ * generation, which also guarantees no worker still reads the job when the
+ * next one is published.  A pool runs one job at a time: a call made while a
+ * job is running (a nested call from a task, or a second caller thread) runs
+ * serially on its own thread.
+ */
+#include "threadpool.h"
+
+#include <stdlib.h>
+
+#if defined(SAL_HAVE_PTHREADS)
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+/* How long an idle worker polls for the next job before sleeping (about
+ * 0.1-1 ms, depending on the CPU's pause): long enough to bridge the gap
+ * between two kernels of one layer, short enough not to burn a core while the
+ * caller does serial work. */
+enum { SPIN_ROUNDS = 20000 };
+
+struct sal_threadpool {
+    int n_threads;       /* counts the caller */
+    int n_workers;       /* threads actually started */
+    pthread_t *workers;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;      /* a new generation or stop */
+    pthread_cond_t finished;  /* the last worker left the job */
+    atomic_int generation;
+    int stop;
+    int pending;         /* workers still inside the current job */
+    atomic_int busy;     /* a job is running */
+    sal_task_fn fn;
+    void *ctx;
+    int n;
+    atomic_int next;
+};
+
+static void run_tasks(sal_threadpool *pool, sal_task_fn fn, void *ctx, int n) {
+    for (;;) {
+        int i = atomic_fetch_add_explicit(&pool->next, 1, memory_order_relaxed);
+        if (i >= n) return;
+        fn(ctx, i);
+    }
+}
+
+static void spin_until_new_generation(sal_threadpool *pool, int seen) {
+    for (int round = 0; round < SPIN_ROUNDS; round++) {
+        if (atomic_load_explicit(&pool->generation, memory_order_acquire) != seen) return;
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+    }
+}
+
+static void *worker_main(void *arg) {
+    sal_threadpool *pool = arg;
+    int seen = 0;
+    for (;;) {
+        spin_until_new_generation(pool, seen);
+        pthread_mutex_lock(&pool->lock);
+        while (atomic_load(&pool->generation) == seen && !pool->stop)
+            pthread_cond_wait(&pool->wake, &pool->lock);
+        if (pool->stop) {
+            pthread_mutex_unlock(&pool->lock);
+            return NULL;
+        }
+        seen = atomic_load(&pool->generation);
+        sal_task_fn fn = pool->fn;
+        void *ctx = pool->ctx;
+        int n = pool->n;
+        pthread_mutex_unlock(&pool->lock);
+
+        run_tasks(pool, fn, ctx, n);
+
+        pthread_mutex_lock(&pool->lock);
+        if (--pool->pending == 0) pthread_cond_signal(&pool->finished);
+        pthread_mutex_unlock(&pool->lock);
+    }
+}
+
+static void stop_workers(sal_threadpool *pool) {
+    pthread_mutex_lock(&pool->lock);
+    pool->stop = 1;
+    pthread_cond_broadcast(&pool->wake);
+    pthread_mutex_unlock(&pool->lock);
+    for (int i = 0; i < pool->n_workers; i++) pthread_join(pool->workers[i], NULL);
+    pool->n_workers = 0;
+}
+
+static void start_workers(sal_threadpool *pool, int wanted) {
+    for (int i = 0; i < wanted; i++) {
+        if (pthread_create(&pool->workers[i], NULL, worker_main, pool) != 0) break;
+        pool->n_workers++;
+    }
+    pool->n_threads = pool->n_workers + 1;
+}
+
+sal_threadpool *sal_threadpool_create(int n_threads) {
+    sal_threadpool *pool = calloc(1, sizeof *pool);
+    if (!pool) return NULL;
+    pool->n_threads = 1;
+    int wanted = n_threads > 1 ? n_threads - 1 : 0;
+    if (wanted == 0) return pool;
+    pool->workers = calloc((size_t)wanted, sizeof *pool->workers);
+    if (!pool->workers) {
+        free(pool);
+        return NULL;
+    }
+    pthread_mutex_init(&pool->lock, NULL);
+    pthread_cond_init(&pool->wake, NULL);
+    pthread_cond_init(&pool->finished, NULL);
+    /* If the system refuses threads, the pool simply has fewer. */
+    start_workers(pool, wanted);
+    return pool;
+}
+
+void sal_threadpool_free(sal_threadpool *pool) {
+    if (!pool) return;
+    if (pool->workers) {
+        stop_workers(pool);
+        pthread_cond_destroy(&pool->finished);
+        pthread_cond_destroy(&pool->wake);
+        pthread_mutex_destroy(&pool->lock);
+        free(pool->workers);
+    }
+    free(pool);
+}
+
+int sal_threadpool_size(const sal_threadpool *pool) {
+    return pool ? pool->n_threads : 1;
+}
+
+static void run_serially(int n, sal_task_fn fn, void *ctx) {
+    for (int i = 0; i < n; i++) fn(ctx, i);
+}
+
+static int try_claim(sal_threadpool *pool) {
+    int expected = 0;
+    return atomic_compare_exchange_strong(&pool->busy, &expected, 1);
+}
+
+void sal_parallel_for(sal_threadpool *pool, int n, sal_task_fn fn, void *ctx) {
+    if (n <= 0) return;
+    if (!pool || pool->n_workers == 0 || n == 1 || !try_claim(pool)) {
+        run_serially(n, fn, ctx);
+        return;
+    }
+    pthread_mutex_lock(&pool->lock);
+    pool->fn = fn;
+    pool->ctx = ctx;
+    pool->n = n;
+    atomic_store(&pool->next, 0);
+    pool->pending = pool->n_workers;
+    atomic_fetch_add(&pool->generation, 1);
+    pthread_cond_broadcast(&pool->wake);
+    pthread_mutex_unlock(&pool->lock);
+
+    run_tasks(pool, fn, ctx, n);
+
+    pthread_mutex_lock(&pool->lock);
+    while (pool->pending > 0) pthread_cond_wait(&pool->finished, &pool->lock);
+    pthread_mutex_unlock(&pool->lock);
+    atomic_store(&pool->busy, 0);
+}
+
+#else /* no pthreads: every pool is serial */
+
+struct sal_threadpool {
+    int n_threads;
+};
+
+sal_threadpool *sal_threadpool_create(int n_threads) {
+    (void)n_threads;
+    sal_threadpool *pool = calloc(1, sizeof *pool);
+    if (pool) pool->n_threads = 1;
+    return pool;
+}
+
+void sal_threadpool_free(sal_threadpool *pool) { free(pool); }
+
+int sal_threadpool_size(const sal_threadpool *pool) {
+    (void)pool;
+    return 1;
+}
+
+void sal_parallel_for(sal_threadpool *pool, int n, sal_task_fn fn, void *ctx) {
+    (void)pool;
+    for (int i = 0; i < n; i++) fn(ctx, i);
+}
+
+#endif

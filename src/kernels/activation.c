@@ -1,0 +1,126 @@
+/* activation.c - element-wise activations and softmax, forward and input
+ * gradient.  Written as plain loops the compiler vectorizes. */
+#include <math.h>
+#include <string.h>
+
+#include "kernels.h"
+
+/* exp(-|x|) never overflows, so neither branch can produce inf/inf. */
+static float sigmoid(float x) {
+    float e = expf(-fabsf(x));
+    return x >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
+}
+
+static float clampf(float v, float lo, float hi) { return v < lo ? lo : (v > hi ? hi : v); }
+
+static void softmax_row(const float *x, float *y, int channels) {
+    float top = x[0];
+    for (int i = 1; i < channels; i++) top = x[i] > top ? x[i] : top;
+    float sum = 0.0f;
+    for (int i = 0; i < channels; i++) {
+        y[i] = expf(x[i] - top);
+        sum += y[i];
+    }
+    float inv = 1.0f / sum;
+    for (int i = 0; i < channels; i++) y[i] *= inv;
+}
+
+static void softmax_forward(const float *x, float *y, size_t count, int channels) {
+    if (channels <= 0) return;
+    for (size_t row = 0; row + (size_t)channels <= count; row += (size_t)channels)
+        softmax_row(x + row, y + row, channels);
+}
+
+void sal_activation_forward(sal_kernel_activation act, const float *x, float *y, size_t count, int channels) {
+    switch (act) {
+    case SAL_K_RELU:
+        for (size_t i = 0; i < count; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+        break;
+    case SAL_K_RELU6:
+        for (size_t i = 0; i < count; i++) y[i] = clampf(x[i], 0.0f, 6.0f);
+        break;
+    case SAL_K_SIGMOID:
+        for (size_t i = 0; i < count; i++) y[i] = sigmoid(x[i]);
+        break;
+    case SAL_K_TANH:
+        for (size_t i = 0; i < count; i++) y[i] = tanhf(x[i]);
+        break;
+    case SAL_K_SOFTMAX:
+        softmax_forward(x, y, count, channels);
+        break;
+    case SAL_K_SWISH:
+        for (size_t i = 0; i < count; i++) y[i] = x[i] * sigmoid(x[i]);
+        break;
+    case SAL_K_HARD_SIGMOID:
+        for (size_t i = 0; i < count; i++) y[i] = clampf(0.2f * x[i] + 0.5f, 0.0f, 1.0f);
+        break;
+    case SAL_K_LINEAR:
+    default:
+        if (y != x) memmove(y, x, sizeof(float) * count);
+        break;
+    }
+}
+
+/* ReLU-family gradient: `inside` is whether x lies where the unit is linear. */
+static float relu_rule_grad(sal_kernel_relu_rule rule, int inside, float g) {
+    switch (rule) {
+    case SAL_K_RULE_GUIDED:
+        return inside && g > 0.0f ? g : 0.0f;
+    case SAL_K_RULE_DECONVNET:
+        return g > 0.0f ? g : 0.0f;
+    case SAL_K_RULE_STANDARD:
+    default:
+        return inside ? g : 0.0f;
+    }
+}
+
+static void softmax_backward(const float *y, const float *dy, float *dx, size_t count, int channels) {
+    if (channels <= 0) return;
+    for (size_t row = 0; row + (size_t)channels <= count; row += (size_t)channels) {
+        float dot = 0.0f;
+        for (int i = 0; i < channels; i++) dot += dy[row + i] * y[row + i];
+        for (int i = 0; i < channels; i++) dx[row + i] = y[row + i] * (dy[row + i] - dot);
+    }
+}
+
+static float swish_grad(float x, float g) {
+    float s = sigmoid(x);
+    return g * (s + x * s * (1.0f - s));
+}
+
+static float hard_sigmoid_grad(float x, float g) {
+    float t = 0.2f * x + 0.5f;
+    return t > 0.0f && t < 1.0f ? 0.2f * g : 0.0f;
+}
+
+void sal_activation_backward(sal_kernel_activation act, sal_kernel_relu_rule rule,
+                             const float *x, const float *y, const float *dy, float *dx,
+                             size_t count, int channels) {
+    switch (act) {
+    case SAL_K_RELU:
+        for (size_t i = 0; i < count; i++) dx[i] = relu_rule_grad(rule, x[i] > 0.0f, dy[i]);
+        break;
+    case SAL_K_RELU6:
+        for (size_t i = 0; i < count; i++) dx[i] = relu_rule_grad(rule, x[i] > 0.0f && x[i] < 6.0f, dy[i]);
+        break;
+    case SAL_K_SIGMOID:
+        for (size_t i = 0; i < count; i++) dx[i] = dy[i] * y[i] * (1.0f - y[i]);
+        break;
+    case SAL_K_TANH:
+        for (size_t i = 0; i < count; i++) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
+        break;
+    case SAL_K_SOFTMAX:
+        softmax_backward(y, dy, dx, count, channels);
+        break;
+    case SAL_K_SWISH:
+        for (size_t i = 0; i < count; i++) dx[i] = swish_grad(x[i], dy[i]);
+        break;
+    case SAL_K_HARD_SIGMOID:
+        for (size_t i = 0; i < count; i++) dx[i] = hard_sigmoid_grad(x[i], dy[i]);
+        break;
+    case SAL_K_LINEAR:
+    default:
+        if (dx != dy) memmove(dx, dy, sizeof(float) * count);
+        break;
+    }
+}

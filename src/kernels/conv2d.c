@@ -1,0 +1,203 @@
+/* conv2d.c - convolution as im2col + GEMM, and its input gradient as
+ * GEMM + col2im.
+ *
+ * The column matrix has one row per output pixel and K = kh*kw*cin columns,
+ * ordered (ky, kx, c) like the Keras kernel, so forward is
+ * col[M x K] * kernel[K x cout].  Backward computes dcol = dy * kernel^T and
+ * then gathers: each input pixel sums the dcol entries of the windows that
+ * cover it, so threads own disjoint rows of dx and never race.
+ * A 1x1, stride-1, unpadded convolution is a plain GEMM on x and dy.
+ * Whole images go through the column buffer at a time, as many as fit in
+ * COL_BUDGET floats (at least one).
+ */
+#include "kernels.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "gemm_packed.h"
+#include "simd.h"
+
+#define COL_BUDGET ((size_t)1 << 22)
+
+int sal_conv2d_create(sal_conv2d_op *op, const float *kernel, const float *bias,
+                      int kh, int kw, int cin, int cout) {
+    memset(op, 0, sizeof *op);
+    op->kh = kh, op->kw = kw, op->cin = cin, op->cout = cout;
+    int k = kh * kw * cin;
+    /* + 1: a zero-sized matrix must not look like a failed malloc */
+    op->w = malloc(sal_gemm_packed_floats(k, cout) * sizeof(float) + 1);
+    op->w_t = malloc(sal_gemm_packed_floats(cout, k) * sizeof(float) + 1);
+    op->bias = bias ? malloc((size_t)cout * sizeof(float) + 1) : NULL;
+    if (!op->w || !op->w_t || (bias && !op->bias)) {
+        sal_conv2d_destroy(op);
+        return -1;
+    }
+    sal_gemm_pack_b(k, cout, kernel, cout, op->w);
+    sal_gemm_pack_bt(cout, k, kernel, cout, op->w_t);
+    if (bias) memcpy(op->bias, bias, (size_t)cout * sizeof(float));
+    return 0;
+}
+
+void sal_conv2d_destroy(sal_conv2d_op *op) {
+    free(op->w);
+    free(op->w_t);
+    free(op->bias);
+    memset(op, 0, sizeof *op);
+}
+
+static int is_pointwise(const sal_conv2d_op *op, sal_dims x, sal_dims y, const sal_window *win) {
+    return op->kh == 1 && op->kw == 1 && win->stride_h == 1 && win->stride_w == 1 &&
+           win->pad_top == 0 && win->pad_left == 0 && y.h == x.h && y.w == x.w;
+}
+
+static size_t col_floats_per_image(const sal_conv2d_op *op, sal_dims y) {
+    return (size_t)y.h * y.w * op->kh * op->kw * op->cin;
+}
+
+static int images_per_chunk(const sal_conv2d_op *op, sal_dims y) {
+    size_t per_image = col_floats_per_image(op, y);
+    size_t fit = per_image ? COL_BUDGET / per_image : (size_t)y.n;
+    if (fit < 1) fit = 1;
+    return fit < (size_t)y.n ? (int)fit : y.n;
+}
+
+size_t sal_conv2d_scratch_floats(const sal_conv2d_op *op, sal_dims x, sal_dims y, const sal_window *win) {
+    if (is_pointwise(op, x, y, win) || y.n <= 0) return 0;
+    return (size_t)images_per_chunk(op, y) * col_floats_per_image(op, y);
+}
+
+/* ------------------------------------------------------------ forward */
+
+typedef struct {
+    const sal_conv2d_op *op;
+    const sal_window *win;
+    const float *x;        /* first image of the chunk */
+    sal_dims xd, yd;
+    float *col;
+} im2col_job;
+
+/* The kernel columns [lo, hi) that land inside the input for output column ox. */
+static void valid_taps(int o, int stride, int pad, int dilation, int k, int in, int *lo, int *hi) {
+    int start = o * stride - pad;
+    int a = 0, b = k;
+    while (a < k && start + a * dilation < 0) a++;
+    while (b > a && start + (b - 1) * dilation >= in) b--;
+    *lo = a, *hi = b;
+}
+
+static void im2col_pixel(const im2col_job *job, const float *image, int oy, int ox, float *dst) {
+    const sal_window *win = job->win;
+    int cin = job->op->cin, kw = job->op->kw;
+    int lo, hi;
+    valid_taps(ox, win->stride_w, win->pad_left, win->dilation_w, kw, job->xd.w, &lo, &hi);
+    int ix0 = ox * win->stride_w - win->pad_left;
+    for (int ky = 0; ky < job->op->kh; ky++, dst += (size_t)kw * cin) {
+        int iy = oy * win->stride_h - win->pad_top + ky * win->dilation_h;
+        if (iy < 0 || iy >= job->xd.h || lo >= hi) {
+            memset(dst, 0, (size_t)kw * cin * sizeof(float));
+            continue;
+        }
+        const float *row = image + (size_t)iy * job->xd.w * cin;
+        memset(dst, 0, (size_t)lo * cin * sizeof(float));
+        if (win->dilation_w == 1) {
+            memcpy(dst + (size_t)lo * cin, row + (size_t)(ix0 + lo) * cin, (size_t)(hi - lo) * cin * sizeof(float));
+        } else {
+            for (int kx = lo; kx < hi; kx++)
+                memcpy(dst + (size_t)kx * cin, row + (size_t)(ix0 + kx * win->dilation_w) * cin,
+                       (size_t)cin * sizeof(float));
+        }
+        memset(dst + (size_t)hi * cin, 0, (size_t)(kw - hi) * cin * sizeof(float));
+    }
+}
+
+/* Task: one output row (image, oy) of the column matrix. */
+static void im2col_row(void *ctx, int index) {
+    const im2col_job *job = ctx;
+    int img = index / job->yd.h, oy = index % job->yd.h;
+    const float *image = job->x + (size_t)img * job->xd.h * job->xd.w * job->xd.c;
+    size_t k = (size_t)job->op->kh * job->op->kw * job->op->cin;
+    float *dst = job->col + (size_t)index * job->yd.w * k;
+    for (int ox = 0; ox < job->yd.w; ox++, dst += k) im2col_pixel(job, image, oy, ox, dst);
+}
+
+void sal_conv2d_forward(const sal_conv2d_op *op, sal_threadpool *pool, const sal_window *win,
+                        const float *x, sal_dims xd, float *y, sal_dims yd, float *scratch) {
+    int k = op->kh * op->kw * op->cin;
+    if (is_pointwise(op, xd, yd, win)) {
+        sal_gemm_packed(pool, yd.n * yd.h * yd.w, op->cout, k, x, k, op->w, op->bias, y, op->cout);
+        return;
+    }
+    size_t x_image = (size_t)xd.h * xd.w * xd.c, y_image = (size_t)yd.h * yd.w * yd.c;
+    int chunk = images_per_chunk(op, yd);
+    for (int n0 = 0; n0 < yd.n; n0 += chunk) {
+        int count = yd.n - n0 < chunk ? yd.n - n0 : chunk;
+        im2col_job job = {op, win, x + n0 * x_image, xd, yd, scratch};
+        sal_parallel_for(pool, count * yd.h, im2col_row, &job);
+        sal_gemm_packed(pool, count * yd.h * yd.w, op->cout, k, scratch, k, op->w, op->bias,
+                        y + n0 * y_image, op->cout);
+    }
+}
+
+/* ------------------------------------------------------------ backward */
+
+typedef struct {
+    const sal_conv2d_op *op;
+    const sal_window *win;
+    const float *dcol;     /* first image of the chunk */
+    sal_dims xd, yd;
+    float *dx;             /* first image of the chunk */
+} col2im_job;
+
+/* The output index whose window puts tap `tap` on input index i, or -1. */
+static int covering_output(int i, int tap, int stride, int pad, int dilation, int out) {
+    int t = i + pad - tap * dilation;
+    if (t < 0 || t % stride != 0) return -1;
+    t /= stride;
+    return t < out ? t : -1;
+}
+
+static void col2im_pixel(const col2im_job *job, const float *dcol_image, int iy, int ix, float *dst) {
+    const sal_window *win = job->win;
+    int cin = job->op->cin, kw = job->op->kw;
+    size_t k = (size_t)job->op->kh * kw * cin;
+    memset(dst, 0, (size_t)cin * sizeof(float));
+    for (int ky = 0; ky < job->op->kh; ky++) {
+        int oy = covering_output(iy, ky, win->stride_h, win->pad_top, win->dilation_h, job->yd.h);
+        if (oy < 0) continue;
+        for (int kx = 0; kx < kw; kx++) {
+            int ox = covering_output(ix, kx, win->stride_w, win->pad_left, win->dilation_w, job->yd.w);
+            if (ox < 0) continue;
+            const float *src = dcol_image + ((size_t)oy * job->yd.w + ox) * k + (size_t)(ky * kw + kx) * cin;
+            sal_add_into(dst, src, cin);
+        }
+    }
+}
+
+/* Task: one input row (image, iy) of dx. */
+static void col2im_row(void *ctx, int index) {
+    const col2im_job *job = ctx;
+    int img = index / job->xd.h, iy = index % job->xd.h;
+    size_t k = (size_t)job->op->kh * job->op->kw * job->op->cin;
+    const float *dcol_image = job->dcol + (size_t)img * job->yd.h * job->yd.w * k;
+    float *dst = job->dx + (size_t)index * job->xd.w * job->xd.c;
+    for (int ix = 0; ix < job->xd.w; ix++, dst += job->xd.c) col2im_pixel(job, dcol_image, iy, ix, dst);
+}
+
+void sal_conv2d_backward_input(const sal_conv2d_op *op, sal_threadpool *pool, const sal_window *win,
+                               const float *dy, sal_dims yd, float *dx, sal_dims xd, float *scratch) {
+    int k = op->kh * op->kw * op->cin;
+    if (is_pointwise(op, xd, yd, win)) {
+        sal_gemm_packed(pool, yd.n * yd.h * yd.w, k, op->cout, dy, op->cout, op->w_t, NULL, dx, k);
+        return;
+    }
+    size_t x_image = (size_t)xd.h * xd.w * xd.c, y_image = (size_t)yd.h * yd.w * yd.c;
+    int chunk = images_per_chunk(op, yd);
+    for (int n0 = 0; n0 < yd.n; n0 += chunk) {
+        int count = yd.n - n0 < chunk ? yd.n - n0 : chunk;
+        sal_gemm_packed(pool, count * yd.h * yd.w, k, op->cout, dy + n0 * y_image, op->cout, op->w_t, NULL,
+                        scratch, k);
+        col2im_job job = {op, win, scratch, xd, yd, dx + n0 * x_image};
+        sal_parallel_for(pool, count * xd.h, col2im_row, &job);
+    }
+}

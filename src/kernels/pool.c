@@ -1,0 +1,267 @@
+/* pool.c - max, average and global pooling over NHWC tensors, forward and
+ * input gradient.
+ *
+ * Forward passes run one task per output row.  Backward passes scatter into
+ * overlapping windows, so they run one task per (image, block of channels):
+ * two tasks never write the same dx value.
+ */
+#include <string.h>
+
+#include "kernels.h"
+
+enum { CHANNEL_BLOCK = 16 };
+
+typedef struct {
+    const sal_window *win;
+    const float *x;
+    const float *dy;
+    float *y;
+    float *dx;
+    sal_dims xd, yd;
+} pool_job;
+
+/* Window taps [first, end) along one axis that land inside the input;
+ * they are contiguous because the input position grows with the tap. */
+typedef struct {
+    int first, end;
+} tap_range;
+
+static int at_least_one(int v) { return v > 0 ? v : 1; }
+
+static tap_range valid_taps(int out_pos, int stride, int pad, int k, int dilation, int in) {
+    int start = out_pos * stride - pad;
+    tap_range r = {0, k};
+    while (r.first < k && start + r.first * dilation < 0) r.first++;
+    while (r.end > r.first && start + (r.end - 1) * dilation >= in) r.end--;
+    return r;
+}
+
+static tap_range taps_y(const pool_job *job, int oy) {
+    const sal_window *w = job->win;
+    return valid_taps(oy, w->stride_h, w->pad_top, w->kh, at_least_one(w->dilation_h), job->xd.h);
+}
+
+static tap_range taps_x(const pool_job *job, int ox) {
+    const sal_window *w = job->win;
+    return valid_taps(ox, w->stride_w, w->pad_left, w->kw, at_least_one(w->dilation_w), job->xd.w);
+}
+
+/* Offset of input cell (n, oy-window tap ky, ox-window tap kx), channel 0. */
+static size_t input_offset(const pool_job *job, int n, int oy, int ky, int ox, int kx) {
+    const sal_window *w = job->win;
+    int iy = oy * w->stride_h - w->pad_top + ky * at_least_one(w->dilation_h);
+    int ix = ox * w->stride_w - w->pad_left + kx * at_least_one(w->dilation_w);
+    return (((size_t)n * job->xd.h + iy) * job->xd.w + ix) * job->xd.c;
+}
+
+static size_t output_offset(const pool_job *job, int n, int oy, int ox) {
+    return (((size_t)n * job->yd.h + oy) * job->yd.w + ox) * job->yd.c;
+}
+
+static int channel_blocks(int c) { return (c + CHANNEL_BLOCK - 1) / CHANNEL_BLOCK; }
+
+/* Zeroes channels [c0, c1) of every pixel of image n in dx. */
+static void zero_image_block(float *dx, sal_dims xd, int n, int c0, int c1) {
+    size_t pixels = (size_t)xd.h * xd.w;
+    float *img = dx + (size_t)n * pixels * xd.c;
+    for (size_t p = 0; p < pixels; p++) memset(img + p * xd.c + c0, 0, sizeof(float) * (size_t)(c1 - c0));
+}
+
+/* ------------------------------------------------------------ max pool */
+
+static void max_pool_row(void *ctx, int index) {
+    const pool_job *job = ctx;
+    int c = job->xd.c;
+    int n = index / job->yd.h, oy = index % job->yd.h;
+    tap_range ry = taps_y(job, oy);
+    for (int ox = 0; ox < job->yd.w; ox++) {
+        tap_range rx = taps_x(job, ox);
+        float *out = job->y + output_offset(job, n, oy, ox);
+        if (ry.first == ry.end || rx.first == rx.end) {
+            memset(out, 0, sizeof(float) * (size_t)c);
+            continue;
+        }
+        memcpy(out, job->x + input_offset(job, n, oy, ry.first, ox, rx.first), sizeof(float) * (size_t)c);
+        for (int ky = ry.first; ky < ry.end; ky++)
+            for (int kx = rx.first; kx < rx.end; kx++) {
+                const float *in = job->x + input_offset(job, n, oy, ky, ox, kx);
+                for (int ch = 0; ch < c; ch++) out[ch] = in[ch] > out[ch] ? in[ch] : out[ch];
+            }
+    }
+}
+
+void sal_max_pool_forward(sal_threadpool *pool, const sal_window *win,
+                          const float *x, sal_dims xd, float *y, sal_dims yd) {
+    pool_job job = {.win = win, .x = x, .y = y, .xd = xd, .yd = yd};
+    sal_parallel_for(pool, yd.n * yd.h, max_pool_row, &job);
+}
+
+/* Routes dy of output (n, oy, ox), channels [c0, c1), to each channel's first maximum. */
+static void max_pool_route(const pool_job *job, int n, int oy, int ox, int c0, int c1) {
+    tap_range ry = taps_y(job, oy), rx = taps_x(job, ox);
+    if (ry.first == ry.end || rx.first == rx.end) return;
+    float best[CHANNEL_BLOCK];
+    size_t where[CHANNEL_BLOCK];
+    size_t first = input_offset(job, n, oy, ry.first, ox, rx.first);
+    for (int ch = c0; ch < c1; ch++) {
+        best[ch - c0] = job->x[first + ch];
+        where[ch - c0] = first;
+    }
+    for (int ky = ry.first; ky < ry.end; ky++)
+        for (int kx = rx.first; kx < rx.end; kx++) {
+            size_t at = input_offset(job, n, oy, ky, ox, kx);
+            for (int ch = c0; ch < c1; ch++) {
+                float v = job->x[at + ch];
+                if (v > best[ch - c0]) { /* strict: ties keep the earlier cell */
+                    best[ch - c0] = v;
+                    where[ch - c0] = at;
+                }
+            }
+        }
+    const float *g = job->dy + output_offset(job, n, oy, ox);
+    for (int ch = c0; ch < c1; ch++) job->dx[where[ch - c0] + ch] += g[ch];
+}
+
+static void max_pool_backward_block(void *ctx, int index) {
+    const pool_job *job = ctx;
+    int blocks = channel_blocks(job->xd.c);
+    int n = index / blocks, c0 = (index % blocks) * CHANNEL_BLOCK;
+    int c1 = c0 + CHANNEL_BLOCK < job->xd.c ? c0 + CHANNEL_BLOCK : job->xd.c;
+    zero_image_block(job->dx, job->xd, n, c0, c1);
+    for (int oy = 0; oy < job->yd.h; oy++)
+        for (int ox = 0; ox < job->yd.w; ox++) max_pool_route(job, n, oy, ox, c0, c1);
+}
+
+void sal_max_pool_backward(sal_threadpool *pool, const sal_window *win, const float *x, sal_dims xd,
+                           const float *dy, sal_dims yd, float *dx) {
+    pool_job job = {.win = win, .x = x, .dy = dy, .dx = dx, .xd = xd, .yd = yd};
+    sal_parallel_for(pool, xd.n * channel_blocks(xd.c), max_pool_backward_block, &job);
+}
+
+/* ------------------------------------------------------------ avg pool */
+
+static void avg_pool_row(void *ctx, int index) {
+    const pool_job *job = ctx;
+    int c = job->xd.c;
+    int n = index / job->yd.h, oy = index % job->yd.h;
+    tap_range ry = taps_y(job, oy);
+    for (int ox = 0; ox < job->yd.w; ox++) {
+        tap_range rx = taps_x(job, ox);
+        float *out = job->y + output_offset(job, n, oy, ox);
+        memset(out, 0, sizeof(float) * (size_t)c);
+        int count = (ry.end - ry.first) * (rx.end - rx.first);
+        if (count == 0) continue;
+        for (int ky = ry.first; ky < ry.end; ky++)
+            for (int kx = rx.first; kx < rx.end; kx++) {
+                const float *in = job->x + input_offset(job, n, oy, ky, ox, kx);
+                for (int ch = 0; ch < c; ch++) out[ch] += in[ch];
+            }
+        float inv = 1.0f / (float)count;
+        for (int ch = 0; ch < c; ch++) out[ch] *= inv;
+    }
+}
+
+void sal_avg_pool_forward(sal_threadpool *pool, const sal_window *win,
+                          const float *x, sal_dims xd, float *y, sal_dims yd) {
+    pool_job job = {.win = win, .x = x, .y = y, .xd = xd, .yd = yd};
+    sal_parallel_for(pool, yd.n * yd.h, avg_pool_row, &job);
+}
+
+static void avg_pool_spread(const pool_job *job, int n, int oy, int ox, int c0, int c1) {
+    tap_range ry = taps_y(job, oy), rx = taps_x(job, ox);
+    int count = (ry.end - ry.first) * (rx.end - rx.first);
+    if (count == 0) return;
+    float share[CHANNEL_BLOCK];
+    const float *g = job->dy + output_offset(job, n, oy, ox);
+    for (int ch = c0; ch < c1; ch++) share[ch - c0] = g[ch] / (float)count;
+    for (int ky = ry.first; ky < ry.end; ky++)
+        for (int kx = rx.first; kx < rx.end; kx++) {
+            float *d = job->dx + input_offset(job, n, oy, ky, ox, kx);
+            for (int ch = c0; ch < c1; ch++) d[ch] += share[ch - c0];
+        }
+}
+
+static void avg_pool_backward_block(void *ctx, int index) {
+    const pool_job *job = ctx;
+    int blocks = channel_blocks(job->xd.c);
+    int n = index / blocks, c0 = (index % blocks) * CHANNEL_BLOCK;
+    int c1 = c0 + CHANNEL_BLOCK < job->xd.c ? c0 + CHANNEL_BLOCK : job->xd.c;
+    zero_image_block(job->dx, job->xd, n, c0, c1);
+    for (int oy = 0; oy < job->yd.h; oy++)
+        for (int ox = 0; ox < job->yd.w; ox++) avg_pool_spread(job, n, oy, ox, c0, c1);
+}
+
+void sal_avg_pool_backward(sal_threadpool *pool, const sal_window *win,
+                           const float *dy, sal_dims yd, float *dx, sal_dims xd) {
+    pool_job job = {.win = win, .dy = dy, .dx = dx, .xd = xd, .yd = yd};
+    sal_parallel_for(pool, xd.n * channel_blocks(xd.c), avg_pool_backward_block, &job);
+}
+
+/* --------------------------------------------------------- global pools */
+
+void sal_global_avg_pool_forward(const float *x, sal_dims xd, float *y) {
+    size_t pixels = (size_t)xd.h * xd.w, c = (size_t)xd.c;
+    float inv = pixels ? 1.0f / (float)pixels : 0.0f;
+    for (int n = 0; n < xd.n; n++) {
+        const float *img = x + (size_t)n * pixels * c;
+        float *out = y + (size_t)n * c;
+        memset(out, 0, sizeof(float) * c);
+        for (size_t p = 0; p < pixels; p++)
+            for (size_t ch = 0; ch < c; ch++) out[ch] += img[p * c + ch];
+        for (size_t ch = 0; ch < c; ch++) out[ch] *= inv;
+    }
+}
+
+void sal_global_avg_pool_backward(const float *dy, sal_dims xd, float *dx) {
+    size_t pixels = (size_t)xd.h * xd.w, c = (size_t)xd.c;
+    float inv = pixels ? 1.0f / (float)pixels : 0.0f;
+    for (int n = 0; n < xd.n; n++) {
+        const float *g = dy + (size_t)n * c;
+        float *img = dx + (size_t)n * pixels * c;
+        for (size_t p = 0; p < pixels; p++)
+            for (size_t ch = 0; ch < c; ch++) img[p * c + ch] = g[ch] * inv;
+    }
+}
+
+void sal_global_max_pool_forward(const float *x, sal_dims xd, float *y) {
+    size_t pixels = (size_t)xd.h * xd.w, c = (size_t)xd.c;
+    for (int n = 0; n < xd.n; n++) {
+        const float *img = x + (size_t)n * pixels * c;
+        float *out = y + (size_t)n * c;
+        if (pixels == 0) {
+            memset(out, 0, sizeof(float) * c);
+            continue;
+        }
+        memcpy(out, img, sizeof(float) * c);
+        for (size_t p = 1; p < pixels; p++)
+            for (size_t ch = 0; ch < c; ch++) out[ch] = img[p * c + ch] > out[ch] ? img[p * c + ch] : out[ch];
+    }
+}
+
+/* Routes dy[c0..c1) of one image to each channel's first maximum over space. */
+static void global_max_route(const float *img, size_t pixels, size_t c, size_t c0, size_t c1,
+                             const float *g, float *dimg) {
+    float best[CHANNEL_BLOCK];
+    size_t where[CHANNEL_BLOCK] = {0};
+    for (size_t ch = c0; ch < c1; ch++) best[ch - c0] = img[ch];
+    for (size_t p = 1; p < pixels; p++)
+        for (size_t ch = c0; ch < c1; ch++)
+            if (img[p * c + ch] > best[ch - c0]) {
+                best[ch - c0] = img[p * c + ch];
+                where[ch - c0] = p;
+            }
+    for (size_t ch = c0; ch < c1; ch++) dimg[where[ch - c0] * c + ch] = g[ch];
+}
+
+void sal_global_max_pool_backward(const float *x, sal_dims xd, const float *dy, float *dx) {
+    size_t pixels = (size_t)xd.h * xd.w, c = (size_t)xd.c;
+    memset(dx, 0, sizeof(float) * pixels * c * (size_t)xd.n);
+    if (pixels == 0) return;
+    for (int n = 0; n < xd.n; n++) {
+        size_t image = (size_t)n * pixels * c;
+        for (size_t c0 = 0; c0 < c; c0 += CHANNEL_BLOCK) {
+            size_t c1 = c0 + CHANNEL_BLOCK < c ? c0 + CHANNEL_BLOCK : c;
+            global_max_route(x + image, pixels, c, c0, c1, dy + (size_t)n * c, dx + image);
+        }
+    }
+}

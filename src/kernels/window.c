@@ -1,0 +1,23 @@
+/* window.c - sliding-window arithmetic shared by convolutions and pools. */
+#include "kernels.h"
+
+int sal_window_out(int in, int pad_total, int k, int stride, int dilation) {
+    if (stride <= 0 || dilation <= 0 || k <= 0) return 0;
+    long span = (long)dilation * (k - 1) + 1;
+    long room = (long)in + pad_total - span;
+    if (room < 0) return 0;
+    return (int)(room / stride + 1);
+}
+
+/* TensorFlow's rule: out = ceil(in / stride), the padding that reaches it,
+ * with the odd extra cell at the bottom/right. */
+void sal_same_padding(int in, int k, int stride, int dilation, int *pad_total, int *pad_first) {
+    int total = 0;
+    if (stride > 0 && in > 0) {
+        long out = ((long)in + stride - 1) / stride;
+        long need = (out - 1) * stride + (long)dilation * (k - 1) + 1 - in;
+        total = need > 0 ? (int)need : 0;
+    }
+    *pad_total = total;
+    *pad_first = total / 2;
+}

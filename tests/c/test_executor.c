@@ -1,0 +1,263 @@
+/* The executor on hand-built graphs: input gradients against central finite
+ * differences of its own forward pass (computed in double precision from
+ * float32 runs), batches against single images, threads against no threads,
+ * plans re-made for new shapes, and error paths. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "model/model.h"
+#include "saliency.h"
+
+static unsigned rng_state = 12345u;
+static float frand(void) { /* uniform in [-1, 1) */
+    rng_state = rng_state * 1664525u + 1013904223u;
+    return (float)((rng_state >> 8) * (1.0 / 8388608.0) - 1.0);
+}
+
+static float *random_array(size_t n, float scale) {
+    float *a = malloc(n * sizeof *a);
+    for (size_t i = 0; i < n; i++) a[i] = frand() * scale;
+    return a;
+}
+
+static int add(sal_graph *g, sal_op_type op, const char *name, int in0, int in1) {
+    int node = sal_graph_add_node(g, op, name);
+    int inputs[2] = {in0, in1};
+    if (in0 >= 0) sal_graph_set_inputs(g, node, inputs, in1 >= 0 ? 2 : 1);
+    return node;
+}
+
+static void set_conv(sal_node *n, int k, int stride, int cin, int cout, sal_padding pad) {
+    n->kh = n->kw = k;
+    n->stride_h = n->stride_w = stride;
+    n->dilation_h = n->dilation_w = 1;
+    n->padding = pad;
+    n->in_channels = cin;
+    n->filters = cout;
+    n->weights = random_array((size_t)k * k * cin * cout, 1.0f / sqrtf((float)(k * k * cin)));
+    n->bias = random_array((size_t)cout, 0.1f);
+}
+
+/* input 9x7x3 -> conv3x3/2 same (6) -> act -> [depthwise 3x3 x2 same -> act] + [conv1x1 (12)]
+ * -> add -> maxpool 2x2/1 valid -> concat with avgpool 3x3/1 same -> global avg -> dense 5. */
+static sal_model *build_model(sal_activation act) {
+    sal_model *m = calloc(1, sizeof *m);
+    sal_graph *g = &m->graph;
+    sal_graph_init(g);
+    int in = add(g, SAL_OP_INPUT, "input", -1, -1);
+    g->nodes[in].input_shape = (sal_shape){4, 0, 9, 7, 3};
+    int c1 = add(g, SAL_OP_CONV2D, "conv1", in, -1);
+    set_conv(&g->nodes[c1], 3, 2, 3, 6, SAL_PAD_SAME);
+    int a1 = add(g, SAL_OP_ACTIVATION, "act1", c1, -1);
+    g->nodes[a1].act = act;
+    int dw = add(g, SAL_OP_DEPTHWISE_CONV2D, "dw", a1, -1);
+    sal_node *d = &g->nodes[dw];
+    d->kh = d->kw = 3;
+    d->stride_h = d->stride_w = d->dilation_h = d->dilation_w = 1;
+    d->padding = SAL_PAD_SAME;
+    d->in_channels = 6;
+    d->depth_multiplier = 2;
+    d->weights = random_array(3 * 3 * 6 * 2, 0.4f);
+    d->bias = random_array(12, 0.1f);
+    int a2 = add(g, SAL_OP_ACTIVATION, "act2", dw, -1);
+    g->nodes[a2].act = act;
+    int pw = add(g, SAL_OP_CONV2D, "proj", a1, -1);
+    set_conv(&g->nodes[pw], 1, 1, 6, 12, SAL_PAD_VALID);
+    int sum = add(g, SAL_OP_ADD, "sum", a2, pw);
+    int mp = add(g, SAL_OP_MAX_POOL, "maxpool", sum, -1);
+    sal_node *p = &g->nodes[mp];
+    p->kh = p->kw = 2;
+    p->stride_h = p->stride_w = p->dilation_h = p->dilation_w = 1;
+    p->padding = SAL_PAD_VALID;
+    int ap = add(g, SAL_OP_AVG_POOL, "avgpool", mp, -1);
+    p = &g->nodes[ap];
+    p->kh = p->kw = 3;
+    p->stride_h = p->stride_w = p->dilation_h = p->dilation_w = 1;
+    p->padding = SAL_PAD_SAME;
+    int cat = add(g, SAL_OP_CONCAT, "concat", mp, ap);
+    int gap = add(g, SAL_OP_GLOBAL_AVG_POOL, "gap", cat, -1);
+    int fc = add(g, SAL_OP_DENSE, "fc", gap, -1);
+    sal_node *f = &g->nodes[fc];
+    f->in_channels = 24;
+    f->filters = 5;
+    f->weights = random_array(24 * 5, 0.5f);
+    f->bias = random_array(5, 0.1f);
+    int sm = add(g, SAL_OP_ACTIVATION, "softmax", fc, -1);
+    g->nodes[sm].act = SAL_ACT_SOFTMAX;
+    g->output = sm;
+    m->in_h = 9;
+    m->in_w = 7;
+    m->in_c = 3;
+    m->n_classes = 5;
+    return m;
+}
+
+static void free_model(sal_model *m) {
+    sal_graph_free(&m->graph);
+    free(m);
+}
+
+enum { H = 9, W = 7, C = 3, N_IN = H * W * C, CLASSES = 5 };
+
+/* Gradient of logit `target` by central differences, in double from float runs. */
+static double fd_component(sal_context *ctx, float *x, int index, int target, float eps) {
+    float logits[CLASSES];
+    float saved = x[index];
+    x[index] = saved + eps;
+    sal_forward(ctx, x, 1, H, W, logits, NULL, NULL);
+    double plus = logits[target];
+    x[index] = saved - eps;
+    sal_forward(ctx, x, 1, H, W, logits, NULL, NULL);
+    double minus = logits[target];
+    x[index] = saved;
+    return (plus - minus) / (2.0 * eps);
+}
+
+static void test_finite_differences(sal_activation act, const char *what) {
+    sal_model *m = build_model(act);
+    sal_error err;
+    sal_context *ctx = sal_context_create(m, 1, &err);
+    CHECK(ctx != NULL, "context: %s", err.message);
+    if (!ctx) return;
+    float *x = random_array(N_IN, 1.0f);
+    float grad[N_IN];
+    int target = 3;
+    sal_backward_request req = {.targets = &target, .input_gradient = grad};
+    CHECK(sal_backward(ctx, x, 1, H, W, &req, &err) == SAL_OK, "backward: %s", err.message);
+    double worst = 0, scale = 0;
+    for (int i = 0; i < N_IN; i++) scale = fmax(scale, fabs(grad[i]));
+    for (int i = 0; i < N_IN; i++) {
+        double fd = fd_component(ctx, x, i, target, 1e-2f);
+        worst = fmax(worst, fabs(fd - grad[i]));
+    }
+    CHECK(scale > 1e-3, "%s: gradient vanishes (max %g)", what, scale);
+    CHECK(worst <= 2e-3 + 2e-2 * scale, "%s: finite differences differ by %g (gradient scale %g)", what, worst, scale);
+    free(x);
+    sal_context_free(ctx);
+    free_model(m);
+}
+
+static void test_batches_threads_and_replanning(void) {
+    sal_model *m = build_model(SAL_ACT_RELU);
+    sal_error err;
+    sal_context *one = sal_context_create(m, 1, &err), *two = sal_context_create(m, 2, &err);
+    CHECK(one && two, "contexts: %s", err.message);
+    if (!one || !two) return;
+    enum { B = 3 };
+    float *x = random_array((size_t)B * N_IN, 1.0f);
+    int targets[B] = {0, 4, 2};
+    float batch_grad[B * N_IN], single_grad[N_IN], batch_logits[B * CLASSES], single_logits[CLASSES];
+    sal_backward_request req = {.targets = targets, .input_gradient = batch_grad, .logits = batch_logits};
+    CHECK(sal_backward(two, x, B, H, W, &req, &err) == SAL_OK, "batch backward: %s", err.message);
+    for (int b = 0; b < B; b++) {
+        sal_backward_request r1 = {.targets = &targets[b], .input_gradient = single_grad, .logits = single_logits};
+        CHECK(sal_backward(one, x + (size_t)b * N_IN, 1, H, W, &r1, &err) == SAL_OK, "single: %s", err.message);
+        CHECK_CLOSE(batch_grad + (size_t)b * N_IN, single_grad, N_IN, 1e-6, 1e-4, "batch vs single gradient");
+        CHECK_CLOSE(batch_logits + b * CLASSES, single_logits, CLASSES, 1e-6, 1e-5, "batch vs single logits");
+    }
+    /* A different shape in between must not disturb the first shape's results. */
+    float *big = random_array(2 * 13 * 11 * C, 1.0f);
+    float big_grad[2 * 13 * 11 * C];
+    sal_backward_request r2 = {.input_gradient = big_grad};
+    CHECK(sal_backward(one, big, 2, 13, 11, &r2, &err) == SAL_OK, "other shape: %s", err.message);
+    sal_backward_request r3 = {.targets = &targets[2], .input_gradient = single_grad};
+    CHECK(sal_backward(one, x + 2 * N_IN, 1, H, W, &r3, &err) == SAL_OK, "again: %s", err.message);
+    CHECK_CLOSE(batch_grad + 2 * N_IN, single_grad, N_IN, 1e-6, 1e-4, "after re-planning");
+    /* Forward-only plans agree with the logits of the backward plans. */
+    float fwd_logits[B * CLASSES], probs[B * CLASSES];
+    CHECK(sal_forward(one, x, B, H, W, fwd_logits, probs, &err) == SAL_OK, "forward: %s", err.message);
+    CHECK_CLOSE(fwd_logits, batch_logits, B * CLASSES, 1e-6, 1e-5, "forward vs backward logits");
+    for (int b = 0; b < B; b++) {
+        double s = 0;
+        for (int k = 0; k < CLASSES; k++) s += probs[b * CLASSES + k];
+        CHECK(fabs(s - 1) < 1e-5, "probabilities of image %d sum to %g", b, s);
+    }
+    free(x);
+    free(big);
+    sal_context_free(one);
+    sal_context_free(two);
+    free_model(m);
+}
+
+/* Named layers: at the logits layer the activation is the logits and the
+ * gradient the one-hot seed; before global pooling it is known in closed form. */
+static void test_named_layers(void) {
+    sal_model *m = build_model(SAL_ACT_TANH);
+    sal_error err;
+    sal_context *ctx = sal_context_create(m, 1, &err);
+    float *x = random_array(N_IN, 1.0f);
+    int target = 1, chosen = -7;
+    float act[CLASSES], grad[CLASSES], logits[CLASSES];
+    sal_backward_request req = {.targets = &target, .layer = "fc", .layer_activation = act, .layer_gradient = grad,
+                                .logits = logits, .chosen_targets = &chosen};
+    CHECK(sal_backward(ctx, x, 1, H, W, &req, &err) == SAL_OK, "backward: %s", err.message);
+    CHECK_CLOSE(act, logits, CLASSES, 0, 0, "fc activation vs logits");
+    for (int k = 0; k < CLASSES; k++) CHECK(grad[k] == (k == target), "seed at class %d is %g", k, grad[k]);
+    CHECK(chosen == 1, "chosen target %d", chosen);
+
+    int shape[4];
+    CHECK(sal_layer_shape(ctx, "concat", H, W, shape, &err) == SAL_OK, "layer shape: %s", err.message);
+    CHECK(shape[1] == 4 && shape[2] == 3 && shape[3] == 24, "concat shape %dx%dx%d", shape[1], shape[2], shape[3]);
+    /* logits = mean over space of 'concat' times the dense kernel, so
+     * d logit_t / d concat[y][x][c] = W[c][t] / (4 * 3) everywhere. */
+    float concat_grad[4 * 3 * 24], expected[4 * 3 * 24];
+    const float *w = m->graph.nodes[sal_graph_find(&m->graph, "fc")].weights;
+    for (int p = 0; p < 12; p++)
+        for (int c = 0; c < 24; c++) expected[p * 24 + c] = w[c * CLASSES + target] / 12.0f;
+    sal_backward_request r2 = {.targets = &target, .layer = "concat", .layer_gradient = concat_grad};
+    CHECK(sal_backward(ctx, x, 1, H, W, &r2, &err) == SAL_OK, "concat gradient: %s", err.message);
+    CHECK_CLOSE(concat_grad, expected, 4 * 3 * 24, 1e-7, 1e-5, "gradient at 'concat'");
+
+    /* targets NULL: the top class of each image is explained. */
+    sal_backward_request r3 = {.logits = logits, .chosen_targets = &chosen};
+    CHECK(sal_backward(ctx, x, 1, H, W, &r3, &err) == SAL_OK, "top: %s", err.message);
+    int best = 0;
+    for (int k = 1; k < CLASSES; k++)
+        if (logits[k] > logits[best]) best = k;
+    CHECK(chosen == best, "top class %d, explained %d", best, chosen);
+    free(x);
+    sal_context_free(ctx);
+    free_model(m);
+}
+
+static void test_errors(void) {
+    sal_model *m = build_model(SAL_ACT_RELU);
+    sal_error err;
+    sal_context *ctx = sal_context_create(m, 1, &err);
+    float *x = random_array(N_IN, 1.0f);
+    float grad[N_IN], act[64];
+    int bad = 5;
+    sal_backward_request req = {.targets = &bad, .input_gradient = grad};
+    CHECK(sal_backward(ctx, x, 1, H, W, &req, &err) == SAL_ERR_ARGUMENT && strstr(err.message, "5"),
+          "target out of range: %s", err.message);
+    req.targets = NULL;
+    req.layer = "nope";
+    req.layer_activation = act;
+    CHECK(sal_backward(ctx, x, 1, H, W, &req, &err) == SAL_ERR_ARGUMENT && strstr(err.message, "nope"),
+          "unknown layer: %s", err.message);
+    req.layer = "softmax";
+    CHECK(sal_backward(ctx, x, 1, H, W, &req, &err) == SAL_ERR_ARGUMENT, "layer after logits: %s", err.message);
+    x[17] = NAN;
+    CHECK(sal_forward(ctx, x, 1, H, W, NULL, NULL, &err) == SAL_ERR_NUMERIC && strstr(err.message, "NaN"),
+          "NaN input: %s", err.message);
+    x[17] = 0;
+    CHECK(sal_forward(ctx, x, 0, H, W, NULL, NULL, &err) == SAL_ERR_ARGUMENT, "batch 0: %s", err.message);
+    CHECK(sal_forward(ctx, x, 1, 1, 1, NULL, NULL, &err) != SAL_OK, "1x1 input: %s", err.message);
+    CHECK(sal_forward(ctx, x, 1, H, W, NULL, NULL, &err) == SAL_OK, "usable after errors: %s", err.message);
+    CHECK(sal_context_create(NULL, 1, &err) == NULL && err.status == SAL_ERR_ARGUMENT, "NULL model");
+    free(x);
+    sal_context_free(ctx);
+    free_model(m);
+}
+
+int main(void) {
+    test_finite_differences(SAL_ACT_TANH, "tanh net");
+    test_finite_differences(SAL_ACT_SWISH, "swish net");
+    test_finite_differences(SAL_ACT_SIGMOID, "sigmoid net");
+    test_batches_threads_and_replanning();
+    test_named_layers();
+    test_errors();
+    return check_report();
+}
