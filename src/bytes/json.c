@@ -107,8 +107,7 @@ static int link_tokens(sal_json *doc, sal_error *err) {
     for (int i = n - 1; i >= 0; i--) {
         int j = i + 1;
         int is_object = tok[i].kind == SAL_JSON_OBJECT;
-        int children = tok[i].kind == SAL_JSON_STRING ? tok[i].size : tok[i].kind == SAL_JSON_ARRAY || is_object ? tok[i].size : 0;
-        for (int k = 0; k < children; k++) {
+        for (int k = 0; k < tok[i].size; k++) { /* primitives have none */
             if (j >= n) return sal_fail(err, SAL_ERR_FORMAT, "invalid JSON structure");
             int ok = is_object ? valid_key(&tok[j]) : valid_value(&tok[j]);
             if (!ok) return sal_fail(err, SAL_ERR_FORMAT, "invalid JSON structure near byte %d", tok[j].start);
@@ -241,7 +240,7 @@ int sal_json_get_number(const sal_json *doc, int value, double *out, const char 
     if (n >= (int)sizeof buf) return sal_fail(err, SAL_ERR_FORMAT, "%s: number too long", what);
     memcpy(buf, doc->text + t->start, (size_t)n);
     buf[n] = '\0';
-    *out = strtod(buf, NULL);
+    *out = strtod(buf, NULL); /* the library never calls setlocale: '.' is the decimal point */
     if (!isfinite(*out)) return sal_fail(err, SAL_ERR_FORMAT, "%s: number %s is out of range", what, buf);
     return SAL_OK;
 }
@@ -268,7 +267,10 @@ static int hex4(const char *s, uint32_t *out) {
     uint32_t v = 0;
     for (int i = 0; i < 4; i++) {
         char c = s[i];
-        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        int d = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
         if (d < 0) return 0;
         v = v * 16 + (uint32_t)d;
     }

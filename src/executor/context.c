@@ -122,13 +122,35 @@ int sal_forward(sal_context *ctx, const float *input, int batch, int height, int
     return SAL_OK;
 }
 
-static int find_layer(const sal_context *ctx, const char *name, sal_error *err) {
-    int node = sal_graph_find(ctx->graph, name);
+/* The node behind a layer name; *before_fold when the name is a convolution
+ * whose batch norm was folded into the node (see model/graph.h). */
+static int find_layer(const sal_context *ctx, const char *name, int *before_fold, sal_error *err) {
+    int node = sal_graph_find_layer(ctx->graph, name, before_fold);
     if (node < 0) return -sal_fail(err, SAL_ERR_ARGUMENT, "no layer named '%s' in the model", name);
     if (node > ctx->logits)
         return -sal_fail(err, SAL_ERR_ARGUMENT, "layer '%s' comes after the class scores; choose an earlier layer",
                          name);
     return node;
+}
+
+static int check_unfoldable(const sal_node *node, int channels, const char *name, sal_error *err) {
+    for (int c = 0; c < channels; c++)
+        if (node->fold_scale[c] == 0.0f)
+            return sal_fail(err, SAL_ERR_UNSUPPORTED,
+                            "layer '%s': its batch normalization '%s' zeroes channel %d, so the layer's own output "
+                            "cannot be recovered; ask for '%s'",
+                            name, node->name, c, node->name);
+    return SAL_OK;
+}
+
+/* Turns the folded node's output and gradient into those of the convolution
+ * before the batch norm: out = pre * scale + shift. */
+static void unfold_layer(const sal_node *node, size_t count, int channels, float *activation, float *gradient) {
+    for (size_t k = 0; k < count; k++) {
+        int c = (int)(k % (size_t)channels);
+        if (activation) activation[k] = (activation[k] - node->fold_shift[c]) / node->fold_scale[c];
+        if (gradient) gradient[k] *= node->fold_scale[c];
+    }
 }
 
 /* Fills targets[b]: the requested class, or the top class when none is given. */
@@ -158,15 +180,17 @@ int sal_backward(sal_context *ctx, const float *input, int batch, int height, in
     int status = check_run_args(ctx, input, batch, height, width, err);
     if (status != SAL_OK) return status;
     if (!req) return sal_fail(err, SAL_ERR_ARGUMENT, "no backward request given");
-    int layer = -1;
+    int layer = -1, before_fold = 0;
     if (req->layer) {
-        layer = find_layer(ctx, req->layer, err);
+        layer = find_layer(ctx, req->layer, &before_fold, err);
         if (layer < 0) return -layer;
     } else if (req->layer_activation || req->layer_gradient) {
         return sal_fail(err, SAL_ERR_ARGUMENT, "a layer's activation or gradient was asked for without a layer name");
     }
     status = sal_plan_prepare(ctx, SAL_PLAN_BACKWARD, batch, height, width, err);
     sal_plan *plan = &ctx->plans[SAL_PLAN_BACKWARD];
+    if (status == SAL_OK && before_fold)
+        status = check_unfoldable(&ctx->graph->nodes[layer], plan->shapes[layer].c, req->layer, err);
     if (status == SAL_OK) status = sal_run_forward(ctx, plan, input, layer, req->layer_activation, err);
     if (status != SAL_OK) return status;
 
@@ -178,6 +202,9 @@ int sal_backward(sal_context *ctx, const float *input, int batch, int height, in
         if (req->chosen_targets) memcpy(req->chosen_targets, targets, (size_t)batch * sizeof *targets);
         sal_run_backward(ctx, plan, targets, req->relu_rule, layer, req->layer_gradient, req->input_gradient,
                          ctx->written);
+        if (before_fold)
+            unfold_layer(&ctx->graph->nodes[layer], sal_shape_count(plan->shapes[layer]), plan->shapes[layer].c,
+                         req->layer_activation, req->layer_gradient);
         sal_ok(err);
     }
     free(targets);

@@ -5,9 +5,9 @@
  *    in_channels (the importer sets it; shape inference checks it);
  *  - an SAL_OP_RESHAPE target dimension of -1 is inferred from the input
  *    (Flatten is a rank-2 target with c = -1);
- *  - after sal_graph_simplify folds a batch norm into a convolution, the
- *    convolution's own name (and the batch norm's, now an alias) refer to the
- *    folded output: the pre-normalization activation no longer exists.
+ *  - after sal_graph_simplify folds a batch norm into a convolution, the node
+ *    carries the batch norm's name and the convolution's becomes an alias
+ *    with before_fold set (see graph.h).
  */
 #include "graph.h"
 
@@ -33,6 +33,8 @@ static void free_node(sal_node *node) {
     free(node->bias);
     free(node->scale);
     free(node->shift);
+    free(node->fold_scale);
+    free(node->fold_shift);
     memset(node, 0, sizeof *node);
 }
 
@@ -93,18 +95,25 @@ int sal_graph_add_alias(sal_graph *g, const char *name, int node) {
     }
     copy_name(g->aliases[g->n_aliases].name, name);
     g->aliases[g->n_aliases].node = node;
+    g->aliases[g->n_aliases].before_fold = 0;
     g->n_aliases++;
     return SAL_OK;
 }
 
-int sal_graph_find(const sal_graph *g, const char *name) {
+int sal_graph_find_layer(const sal_graph *g, const char *name, int *before_fold) {
+    if (before_fold) *before_fold = 0;
     if (!name) return -1;
     for (int i = 0; i < g->n_nodes; i++)
         if (strcmp(g->nodes[i].name, name) == 0) return i;
-    for (int i = 0; i < g->n_aliases; i++)
-        if (strcmp(g->aliases[i].name, name) == 0) return g->aliases[i].node;
+    for (int i = 0; i < g->n_aliases; i++) {
+        if (strcmp(g->aliases[i].name, name) != 0) continue;
+        if (before_fold) *before_fold = g->aliases[i].before_fold;
+        return g->aliases[i].node;
+    }
     return -1;
 }
+
+int sal_graph_find(const sal_graph *g, const char *name) { return sal_graph_find_layer(g, name, NULL); }
 
 int sal_graph_logits_node(const sal_graph *g) {
     if (g->output < 0 || g->output >= g->n_nodes) return -1;
@@ -183,6 +192,21 @@ static int can_fold(const sal_graph *g, const unsigned char *removed, int affine
            count_readers(g, removed, p) == 1;
 }
 
+/* Remembers the folded affine map, so that the node's output before it can be
+ * recovered, and gives the node the batch norm's name. */
+static int keep_fold(sal_node *target, const sal_node *affine, int channels, sal_error *err) {
+    if (target->fold_scale)
+        return sal_fail(err, SAL_ERR_FORMAT, "layer '%s': a second batch norm folded into one node", affine->name);
+    size_t bytes = (size_t)channels * sizeof(float);
+    target->fold_scale = malloc(bytes);
+    target->fold_shift = malloc(bytes);
+    if (!target->fold_scale || !target->fold_shift)
+        return sal_fail(err, SAL_ERR_MEMORY, "out of memory folding '%s'", affine->name);
+    memcpy(target->fold_scale, affine->scale, bytes);
+    memcpy(target->fold_shift, affine->shift, bytes);
+    return SAL_OK;
+}
+
 /* Output channel o of the weighted node becomes scale[o] * out + shift[o]:
  * every weight feeding channel o (the innermost index, modulo the channel
  * count, in all three layouts) and the bias are scaled, then shifted. */
@@ -198,7 +222,7 @@ static int fold_affine(sal_node *target, const sal_node *affine, sal_error *err)
     size_t count = weight_count(target);
     for (size_t k = 0; k < count; k++) target->weights[k] *= affine->scale[k % (size_t)channels];
     for (int o = 0; o < channels; o++) target->bias[o] = target->bias[o] * affine->scale[o] + affine->shift[o];
-    return SAL_OK;
+    return keep_fold(target, affine, channels, err);
 }
 
 /* Removes node i after pointing its readers at `replacement`; its name lives on as an alias. */
@@ -240,7 +264,15 @@ static int simplify_node(sal_graph *g, unsigned char *removed, int i, sal_error 
     if (node->op == SAL_OP_AFFINE && can_fold(g, removed, i)) {
         int target = node->inputs[0];
         int status = fold_affine(&g->nodes[target], node, err);
-        return status ? status : remove_into(g, removed, i, target, err);
+        if (status != SAL_OK) return status;
+        if (sal_graph_add_alias(g, g->nodes[target].name, target) != SAL_OK)
+            return sal_fail(err, SAL_ERR_MEMORY, "out of memory simplifying the graph");
+        for (int j = 0; j < g->n_aliases; j++) /* names of the node's output so far mean the unfolded one */
+            if (g->aliases[j].node == target) g->aliases[j].before_fold = 1;
+        copy_name(g->nodes[target].name, node->name);
+        bypass(g, i, target);
+        removed[i] = 1;
+        return SAL_OK;
     }
     return SAL_OK;
 }
@@ -322,7 +354,8 @@ static int infer_weighted(const sal_node *node, sal_shape in, sal_shape *out, sa
         out->c = node->filters;
         return SAL_OK;
     }
-    long long channels = node->op == SAL_OP_CONV2D ? node->filters : (long long)node->in_channels * node->depth_multiplier;
+    long long channels =
+        node->op == SAL_OP_CONV2D ? node->filters : (long long)node->in_channels * node->depth_multiplier;
     if (channels < 1 || channels > INT_MAX)
         return sal_fail(err, SAL_ERR_FORMAT, "layer '%s': invalid output channel count %lld", node->name, channels);
     return infer_window(node, in, (int)channels, out, err);
@@ -400,7 +433,8 @@ static int infer_zero_pad(const sal_node *node, sal_shape in, sal_shape *out, sa
         return sal_fail(err, SAL_ERR_FORMAT, "layer '%s': negative padding", node->name);
     long long h = (long long)in.h + node->pad_top + node->pad_bottom;
     long long w = (long long)in.w + node->pad_left + node->pad_right;
-    if (h > INT_MAX || w > INT_MAX) return sal_fail(err, SAL_ERR_SHAPE, "layer '%s': padded size too large", node->name);
+    if (h > INT_MAX || w > INT_MAX)
+        return sal_fail(err, SAL_ERR_SHAPE, "layer '%s': padded size too large", node->name);
     *out = (sal_shape){4, in.n, (int)h, (int)w, in.c};
     return SAL_OK;
 }
@@ -425,9 +459,12 @@ static int infer_reshape(const sal_node *node, sal_shape in, sal_shape *out, sal
         else if (*dims[k] < 1)
             return sal_fail(err, SAL_ERR_FORMAT, "layer '%s': invalid reshape dimension %d", node->name, *dims[k]);
         else known *= (size_t)*dims[k];
+        if (known > per_image) break; /* cannot fit; also keeps the product from overflowing */
     }
-    if (free_dim && per_image % known == 0 && per_image / known <= INT_MAX) *free_dim = (int)(per_image / known);
-    if ((free_dim && per_image % known != 0) || (!free_dim && known != per_image)) {
+    int fits = free_dim ? known <= per_image && per_image % known == 0 && per_image / known <= INT_MAX
+                        : known == per_image;
+    if (fits && free_dim) *free_dim = (int)(per_image / known);
+    if (!fits) {
         char target[64];
         format_target(&node->target, target, sizeof target);
         return sal_fail(err, SAL_ERR_SHAPE, "layer '%s': cannot reshape %zu values per image into %s", node->name,

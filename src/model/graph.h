@@ -1,9 +1,9 @@
 /* graph.h - the model as the executor sees it: a list of nodes in topological
  * order, each one operation over NHWC float32 tensors.
  *
- * Importers (TF.js layers, later ONNX) build a sal_graph; graph_passes.c then
- * folds BatchNormalization into the convolution it follows and drops identity
- * layers.  The executor never sees Keras configs, only these nodes.
+ * Importers (TF.js layers, later ONNX) build a sal_graph; sal_graph_simplify
+ * then folds BatchNormalization into the convolution it follows and drops
+ * identity layers.  The executor never sees Keras configs, only these nodes.
  */
 #ifndef SAL_MODEL_GRAPH_H
 #define SAL_MODEL_GRAPH_H
@@ -14,7 +14,7 @@ typedef enum {
     SAL_OP_INPUT = 0,
     SAL_OP_CONV2D,           /* w: [kh,kw,cin,cout], bias: [cout] or NULL */
     SAL_OP_DEPTHWISE_CONV2D, /* w: [kh,kw,cin,mult] (output channel c*mult+m), bias: [cin*mult] or NULL */
-    SAL_OP_AFFINE,           /* standalone batch norm: y = x * scale[c] + shift[c] */
+    SAL_OP_AFFINE,           /* standalone batch norm: y = x * scale[c] + shift[c]; c = in_channels */
     SAL_OP_ACTIVATION,       /* act */
     SAL_OP_ADD,              /* n-ary, equal shapes */
     SAL_OP_MULTIPLY,         /* n-ary, equal shapes or [n,1,1,c] broadcast over space */
@@ -25,7 +25,7 @@ typedef enum {
     SAL_OP_GLOBAL_MAX_POOL,
     SAL_OP_ZERO_PAD,
     SAL_OP_DENSE,            /* w: [in,out], bias: [out] or NULL; acts on the last axis */
-    SAL_OP_RESHAPE,          /* Flatten / Reshape: same memory, new shape */
+    SAL_OP_RESHAPE,          /* Flatten / Reshape: same memory, new shape; a -1 in target is inferred */
     SAL_OP_IDENTITY,         /* Dropout and friends; removed by graph passes */
     SAL_OP_COUNT
 } sal_op_type;
@@ -74,6 +74,11 @@ typedef struct {
     float *bias;              /* owned or NULL */
     float *scale, *shift;     /* SAL_OP_AFFINE, owned, [c] */
 
+    /* After a batch norm was folded in: the node's output is
+     * out = pre * fold_scale[c] + fold_shift[c], where pre is the output of
+     * the convolution as the model file defines it.  Owned; NULL otherwise. */
+    float *fold_scale, *fold_shift;
+
     int keepdims;             /* global pools */
     sal_shape target;         /* SAL_OP_RESHAPE: rank and dims (n ignored) */
     sal_shape input_shape;    /* SAL_OP_INPUT: declared shape, 0 where free */
@@ -85,9 +90,11 @@ typedef struct {
     int cap_nodes;
     int output;               /* index of the model's output node */
 
-    /* Extra names: a Keras layer folded into another node (BatchNormalization
-     * into its convolution, Dropout into its input) still answers to its name. */
-    struct sal_alias { char name[SAL_NAME_MAX]; int node; } *aliases;
+    /* Extra names: a Keras layer removed by simplification (Dropout into its
+     * input) still answers to its name.  A convolution whose batch norm was
+     * folded in gives its node the batch norm's name and keeps its own as an
+     * alias with before_fold set: its output is recovered from the node's. */
+    struct sal_alias { char name[SAL_NAME_MAX]; int node; int before_fold; } *aliases;
     int n_aliases;
 } sal_graph;
 
@@ -97,11 +104,15 @@ void sal_graph_free(sal_graph *g);
 int sal_graph_add_node(sal_graph *g, sal_op_type op, const char *name);
 int sal_graph_set_inputs(sal_graph *g, int node, const int *inputs, int n_inputs);
 int sal_graph_add_alias(sal_graph *g, const char *name, int node);
-/* Node index producing the output named `name` (node or alias), or -1. */
+/* Node index producing the output named `name` (node or alias), or -1.
+ * before_fold (may be NULL) is set when the name is that of a convolution
+ * whose batch norm was folded in (see sal_alias). */
 int sal_graph_find(const sal_graph *g, const char *name);
+int sal_graph_find_layer(const sal_graph *g, const char *name, int *before_fold);
 
 /* Folds BatchNormalization (given as SAL_OP_AFFINE) into a directly preceding
- * convolution whose output feeds nothing else, and removes identity nodes.
+ * convolution or dense node whose output feeds nothing else (the node takes the
+ * batch norm's name; see sal_alias), and removes identity nodes.
  * Keeps topological order; renumbers inputs. */
 int sal_graph_simplify(sal_graph *g, sal_error *err);
 

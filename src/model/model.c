@@ -107,6 +107,24 @@ static int probe_shapes(const sal_model *model, sal_shape **shapes, sal_error *e
     return status;
 }
 
+/* Node names and aliases in graph order: a folded convolution before its
+ * batch norm, a dropped Dropout after the layer it passes on. */
+static int list_layer_names(sal_model *model, sal_error *err) {
+    const sal_graph *g = &model->graph;
+    model->layer_names = malloc((size_t)(g->n_nodes + g->n_aliases) * sizeof *model->layer_names);
+    if (!model->layer_names) return sal_fail(err, SAL_ERR_MEMORY, "out of memory");
+    int n = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        for (int a = 0; a < g->n_aliases; a++)
+            if (g->aliases[a].node == i && g->aliases[a].before_fold) model->layer_names[n++] = g->aliases[a].name;
+        model->layer_names[n++] = g->nodes[i].name;
+        for (int a = 0; a < g->n_aliases; a++)
+            if (g->aliases[a].node == i && !g->aliases[a].before_fold) model->layer_names[n++] = g->aliases[a].name;
+    }
+    model->n_layer_names = n;
+    return SAL_OK;
+}
+
 static int describe_model(sal_model *model, sal_error *err) {
     const sal_graph *g = &model->graph;
     int input = input_node(g);
@@ -120,7 +138,7 @@ static int describe_model(sal_model *model, sal_error *err) {
     if (status) return status;
     model->n_classes = shapes[logits].c;
     free(shapes);
-    return SAL_OK;
+    return list_layer_names(model, err);
 }
 
 static sal_model *load(const char *json, size_t size, const sal_shard_source *shards, sal_error *err) {
@@ -150,6 +168,16 @@ static char *directory_of(const char *path) {
     return dir;
 }
 
+/* Says which model.json a message is about (JSON errors only know a line). */
+static void prefix_error(sal_error *err, const char *path) {
+    if (!err || err->status == SAL_OK) return;
+    char message[sizeof err->message + 210];
+    int path_chars = (int)strlen(path) > 200 ? 200 : (int)strlen(path);
+    snprintf(message, sizeof message, "%.*s: %s", path_chars, path, err->message);
+    memcpy(err->message, message, sizeof err->message - 1);
+    err->message[sizeof err->message - 1] = '\0';
+}
+
 sal_model *sal_model_load_tfjs(const char *model_json_path, sal_error *err) {
     if (!model_json_path) {
         sal_fail(err, SAL_ERR_ARGUMENT, "no model.json path given");
@@ -165,6 +193,7 @@ sal_model *sal_model_load_tfjs(const char *model_json_path, sal_error *err) {
     } else {
         sal_shard_source source = {file_shard_size, file_shard_read, &files};
         model = load((const char *)json, size, &source, err);
+        if (!model) prefix_error(err, model_json_path);
     }
     free(files.directory);
     free(json);
@@ -185,6 +214,7 @@ sal_model *sal_model_load_tfjs_buffers(const char *json, size_t json_size, const
 void sal_model_free(sal_model *model) {
     if (!model) return;
     sal_graph_free(&model->graph);
+    free(model->layer_names);
     free(model);
 }
 
@@ -198,11 +228,11 @@ void sal_model_input_size(const sal_model *model, int *height, int *width, int *
 
 int sal_model_num_classes(const sal_model *model) { return model ? model->n_classes : 0; }
 
-int sal_model_num_layers(const sal_model *model) { return model ? model->graph.n_nodes : 0; }
+int sal_model_num_layers(const sal_model *model) { return model ? model->n_layer_names : 0; }
 
 const char *sal_model_layer_name(const sal_model *model, int index) {
-    if (!model || index < 0 || index >= model->graph.n_nodes) return NULL;
-    return model->graph.nodes[index].name;
+    if (!model || index < 0 || index >= model->n_layer_names) return NULL;
+    return model->layer_names[index];
 }
 
 /* Shapes come from a probe at the declared size (free sizes at PROBE_SIZE). */

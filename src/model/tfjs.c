@@ -99,7 +99,7 @@ static int cfg_pair(const layer *L, const char *key, int fallback, int out[2]) {
     int v = member(L, key);
     if (sal_json_kind_of(doc, v) != SAL_JSON_ARRAY) {
         int status = cfg_positive(L, key, fallback, &out[0]);
-        out[1] = out[0];
+        if (!status) out[1] = out[0];
         return status;
     }
     if (sal_json_length(doc, v) != 2)
@@ -135,8 +135,8 @@ static int check_data_format(const layer *L) {
     char format[32];
     int status = cfg_string(L, "data_format", "channels_last", format, sizeof format);
     if (!status && strcmp(format, "channels_last") != 0)
-        return sal_fail(L->im->err, SAL_ERR_UNSUPPORTED, "layer '%s': data_format '%s' is not supported (only channels_last)",
-                        L->name, format);
+        return sal_fail(L->im->err, SAL_ERR_UNSUPPORTED,
+                        "layer '%s': data_format '%s' is not supported (only channels_last)", L->name, format);
     return status;
 }
 
@@ -341,7 +341,8 @@ typedef struct {
 static int read_conv_options(const layer *L, conv_options *o) {
     int groups, status;
     if ((status = expect_inputs(L, 1, 1)) || (status = check_data_format(L)) ||
-        (status = cfg_pair(L, "kernel_size", REQUIRED, o->kernel)) || (status = cfg_pair(L, "strides", 1, o->strides)) ||
+        (status = cfg_pair(L, "kernel_size", REQUIRED, o->kernel)) ||
+        (status = cfg_pair(L, "strides", 1, o->strides)) ||
         (status = cfg_pair(L, "dilation_rate", 1, o->dilation)) || (status = cfg_padding(L, &o->padding)) ||
         (status = cfg_bool(L, "use_bias", 1, &o->use_bias)) || (status = cfg_activation(L, &o->act)) ||
         (status = cfg_int(L, "groups", 1, &groups)))
@@ -472,7 +473,8 @@ static int convert_batch_norm(layer *L) {
 
 /* An activation node, or an identity for 'linear'. */
 static int add_activation_layer(const layer *L, sal_activation act) {
-    int node, status = add_node(L, act == SAL_ACT_LINEAR ? SAL_OP_IDENTITY : SAL_OP_ACTIVATION, "", L->inputs, 1, &node);
+    sal_op_type op = act == SAL_ACT_LINEAR ? SAL_OP_IDENTITY : SAL_OP_ACTIVATION;
+    int node, status = add_node(L, op, "", L->inputs, 1, &node);
     if (!status) node_at(L, node)->act = act;
     return status;
 }
@@ -565,7 +567,7 @@ static int read_zero_padding(const layer *L, int pads[4]) {
     describe(L, "padding", what, sizeof what);
     if (sal_json_kind_of(doc, v) != SAL_JSON_ARRAY) {
         int status = cfg_int(L, "padding", 1, &pads[0]);
-        pads[1] = pads[2] = pads[3] = pads[0];
+        if (!status) pads[1] = pads[2] = pads[3] = pads[0];
         return status;
     }
     if (sal_json_length(doc, v) != 2)
@@ -908,12 +910,14 @@ static int check_format(const sal_json *doc, sal_error *err) {
     int status = sal_json_get_string(doc, token, format, sizeof format, "model.json 'format'", err);
     if (status) return status;
     if (strcmp(format, "layers-model") != 0)
-        return sal_fail(err, SAL_ERR_UNSUPPORTED, "model.json format '%s' is not supported (only layers-model)", format);
+        return sal_fail(err, SAL_ERR_UNSUPPORTED, "model.json format '%s' is not supported (only layers-model)",
+                        format);
     return SAL_OK;
 }
 
 static int import_document(const sal_json *doc, const sal_shard_source *shards, sal_graph *g, sal_error *err) {
-    if (sal_json_kind_of(doc, 0) != SAL_JSON_OBJECT) return sal_fail(err, SAL_ERR_FORMAT, "model.json must hold an object");
+    if (sal_json_kind_of(doc, 0) != SAL_JSON_OBJECT)
+        return sal_fail(err, SAL_ERR_FORMAT, "model.json must hold an object");
     int status = check_format(doc, err);
     if (status) return status;
     int topology = sal_json_member(doc, 0, "modelTopology");

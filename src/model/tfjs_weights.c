@@ -179,13 +179,14 @@ static int check_shard_sizes(const sal_shard_source *src, group_plan *plan, cons
     for (int i = 0; i < plan->n_paths; i++) {
         int status = src->size(src->ctx, plan->paths[i], &plan->sizes[i], err);
         if (status) return status;
+        if (plan->sizes[i] > SIZE_MAX / 2 - available)
+            return sal_fail(err, SAL_ERR_FORMAT, "weights group %d: shards too large", plan->index);
         available += plan->sizes[i];
     }
     const char *last = plan->n_paths ? plan->paths[plan->n_paths - 1] : "(none)";
     if (available > plan->total_bytes)
         return sal_fail(err, SAL_ERR_FORMAT,
-                        "weights group %d: shards hold %zu bytes but the manifest needs only %zu (shard '%s' is "
-                        "too long)",
+                        "weights group %d: shards hold %zu bytes but the manifest needs only %zu (last shard '%s')",
                         plan->index, available, plan->total_bytes, last);
     if (available == plan->total_bytes) return SAL_OK;
     int k = 0;

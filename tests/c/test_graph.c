@@ -370,11 +370,18 @@ static void test_fold_conv(void) {
     sal_error err;
     CHECK(sal_graph_simplify(&g, &err) == SAL_OK, "simplify: %s", err.message);
     CHECK(g.n_nodes == 3, "input, conv, relu remain (got %d nodes)", g.n_nodes);
-    CHECK(strcmp(g.nodes[1].name, "conv") == 0 && strcmp(g.nodes[2].name, "relu") == 0, "names kept in order");
+    CHECK(strcmp(g.nodes[1].name, "bn") == 0 && strcmp(g.nodes[2].name, "relu") == 0,
+          "the folded node takes the batch norm's name");
     CHECK(g.nodes[2].n_inputs == 1 && g.nodes[2].inputs[0] == 1, "relu renumbered to read the conv");
     CHECK(g.output == 2, "output renumbered");
-    CHECK(sal_graph_find(&g, "bn") == 1, "batch norm is an alias of the conv");
-    CHECK(sal_graph_find(&g, "drop") == 1, "dropout is an alias of its input");
+    int before_fold = -1;
+    CHECK(sal_graph_find_layer(&g, "conv", &before_fold) == 1 && before_fold == 1,
+          "the conv's name is an alias marked before_fold");
+    CHECK(sal_graph_find_layer(&g, "bn", &before_fold) == 1 && before_fold == 0, "the batch norm names the node");
+    CHECK(sal_graph_find_layer(&g, "drop", &before_fold) == 1 && before_fold == 0, "dropout is an alias of its input");
+    CHECK(g.nodes[1].fold_scale && g.nodes[1].fold_shift && g.nodes[1].fold_scale[0] == s0[0] &&
+              g.nodes[1].fold_shift[COUT - 1] == t0[COUT - 1],
+          "the folded scale and shift are kept");
 
     /* Hand math: w'[..,o] = w[..,o] * s[o]; b'[o] = b[o] * s[o] + t[o]. */
     float want_w[KH * KW * CIN * COUT], want_b[COUT];

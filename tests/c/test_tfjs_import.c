@@ -174,10 +174,11 @@ static void test_functional(void) {
     sal_model *m = load_text("functional.json", FUNCTIONAL, &err);
     CHECK(m != NULL, "functional model: %s", err.message);
     if (!m) return;
-    const char *names[] = {"input_1", "c1", "a1", "c2/linear", "c2", "add", "gap", "fc/linear", "fc"};
-    check_names(m, names, 9, "functional");
+    const char *names[] = {"input_1", "c1", "bn1", "a1", "c2/linear", "c2", "add", "drop", "gap", "fc/linear", "fc"};
+    check_names(m, names, 11, "functional");
     check_op(m, "input_1", SAL_OP_INPUT, "functional");
     check_op(m, "c1", SAL_OP_CONV2D, "functional");
+    check_op(m, "bn1", SAL_OP_CONV2D, "functional");
     check_act(m, "a1", SAL_ACT_RELU);
     check_op(m, "c2/linear", SAL_OP_CONV2D, "functional");
     check_act(m, "c2", SAL_ACT_RELU);
@@ -185,7 +186,10 @@ static void test_functional(void) {
     check_op(m, "gap", SAL_OP_GLOBAL_AVG_POOL, "functional");
     check_op(m, "fc/linear", SAL_OP_DENSE, "functional");
     check_act(m, "fc", SAL_ACT_SOFTMAX);
-    CHECK(sal_graph_find(&m->graph, "bn1") == 1, "bn1 is an alias of c1");
+    int before_fold = -1;
+    CHECK(sal_graph_find_layer(&m->graph, "c1", &before_fold) == 1 && before_fold == 1,
+          "c1 is the folded node's name before the fold");
+    CHECK(sal_graph_find_layer(&m->graph, "bn1", &before_fold) == 1 && before_fold == 0, "bn1 names the folded node");
     CHECK(sal_graph_find(&m->graph, "drop") == 5, "drop is an alias of add");
     CHECK(input_index(m, "add", 0) == 2 && input_index(m, "add", 1) == 4, "add reads a1 and c2");
     CHECK(input_index(m, "gap", 0) == 5, "gap reads add through the dropout");
@@ -222,13 +226,13 @@ static void test_functional(void) {
     CHECK(sal_graph_logits_node(&m->graph) == 7, "logits node is fc/linear");
     const char *spatial = sal_model_last_spatial_layer(m);
     CHECK(spatial && strcmp(spatial, "add") == 0, "last spatial layer '%s'", spatial ? spatial : "(null)");
-    CHECK(sal_model_layer_name(m, 9) == NULL && sal_model_layer_name(m, -1) == NULL, "layer index out of range");
+    CHECK(sal_model_layer_name(m, 11) == NULL && sal_model_layer_name(m, -1) == NULL, "layer index out of range");
     sal_model_free(m);
 
     /* "Functional" is the newer name of the same class. */
     char *functional = replaced(FUNCTIONAL, "'class_name':'Model'", "'class_name':'Functional'");
     m = load_text("functional2.json", functional, &err);
-    CHECK(m && sal_model_num_layers(m) == 9, "class Functional: %s", m ? "" : err.message);
+    CHECK(m && sal_model_num_layers(m) == 11, "class Functional: %s", m ? "" : err.message);
     sal_model_free(m);
     free(functional);
 }
@@ -393,10 +397,10 @@ static void test_layer_types(void) {
     sal_model *m = load_text("ops.json", OPS, &err);
     CHECK(m != NULL, "ops model: %s", err.message);
     if (!m) return;
-    const char *names[] = {"in",  "zp1", "zp2", "zp3", "dw/linear", "dw", "sep/depthwise", "sep/linear", "sep",
-                           "r6",  "r",   "cat", "gmp", "mul",       "ap", "mp",            "sw",         "si",
-                           "hs",  "th",  "sg",  "gap", "rs",        "rs2", "fl",           "d",          "sm"};
-    check_names(m, names, 27, "ops");
+    const char *names[] = {"in", "zp1", "zp2", "zp3", "dw/linear", "dw", "sep/depthwise", "sep/linear", "sep", "r6",
+                           "r",  "cat", "gmp", "mul", "ap",        "mp", "noise",         "sw",         "si",  "hs",
+                           "th", "sg",  "lin", "gap", "rs",        "rs2", "fl",           "d",          "sm"};
+    check_names(m, names, 29, "ops");
     const sal_node *n = node_named(m, "zp1");
     CHECK(n->pad_top == 1 && n->pad_bottom == 1 && n->pad_left == 1 && n->pad_right == 1, "padding 1");
     n = node_named(m, "zp2");
@@ -466,6 +470,26 @@ static void test_layer_types(void) {
     CHECK(m != NULL, "concatenate along axis 3: %s", m ? "" : err.message);
     sal_model_free(m);
     free(axis3);
+
+    char *axis1 = replaced(OPS, "'class_name':'Concatenate','config':{'axis':-1}",
+                           "'class_name':'Concatenate','config':{'axis':1}");
+    m = load_text("ops1.json", axis1, &err);
+    CHECK(m == NULL && err.status == SAL_ERR_UNSUPPORTED && strstr(err.message, "'cat'"),
+          "concatenate along axis 1: %s", err.message);
+    sal_model_free(m);
+    free(axis1);
+
+    char *reshape1 = replaced(OPS, "'class_name':'Flatten','config':{}",
+                              "'class_name':'Reshape','config':{'target_shape':[-1]}");
+    m = load_text("ops4.json", reshape1, &err);
+    CHECK(m != NULL, "reshape to (-1): %s", m ? "" : err.message);
+    if (m) {
+        n = node_named(m, "fl");
+        CHECK(n->op == SAL_OP_RESHAPE && n->target.rank == 2 && n->target.c == -1, "reshape (-1) is a flatten");
+        CHECK(sal_model_num_classes(m) == 2, "reshape (-1): 2 classes");
+    }
+    sal_model_free(m);
+    free(reshape1);
 }
 
 /* --------------------------------------------------------- error paths */
@@ -535,6 +559,21 @@ static void test_small_loads(void) {
         double scale = gamma / sqrt(var + 0.001);
         CHECK(fabs(bn->scale[c] - scale) < 1e-6 && fabs(bn->shift[c] - (beta - mean * scale)) < 1e-6,
               "affine channel %d: %g %g vs %g %g", c, bn->scale[c], bn->shift[c], scale, beta - mean * scale);
+    }
+    sal_model_free(m);
+
+    /* Without center and scale, beta counts as 0 and gamma as 1 (the manifest's are ignored). */
+    char *plain = replaced(SMALL, "'epsilon':0.001}", "'epsilon':0.001,'center':false,'scale':false}");
+    m = load_text("plain.json", plain, &err);
+    free(plain);
+    CHECK(m != NULL, "batch norm without center/scale: %s", err.message);
+    if (!m) return;
+    bn = node_named(m, "bn");
+    for (int c = 0; c < 3; c++) {
+        double mean = small_value(63 + c), var = small_value(66 + c);
+        double scale = 1.0 / sqrt(var + 0.001);
+        CHECK(fabs(bn->scale[c] - scale) < 1e-6 && fabs(bn->shift[c] + mean * scale) < 1e-6,
+              "plain affine channel %d", c);
     }
     sal_model_free(m);
 }
@@ -615,7 +654,7 @@ static void test_errors(void) {
                            "'fc/bias','shape':[2],'dtype':'int32'", SAL_ERR_FORMAT, "'fc'", "int32");
     expect_variant_failure("malformed JSON", "'layers':[", "'layers':[[", SAL_ERR_FORMAT, "JSON", NULL);
     expect_variant_failure("bad literal", "'epsilon':0.001}", "'epsilon':maybe}", SAL_ERR_FORMAT, "column", NULL);
-    expect_failure("truncated JSON", "{'format':'layers-model','modelTopology':{", SAL_ERR_FORMAT, "JSON", NULL);
+    expect_failure("truncated JSON", "{'format':'layers-model','modelTopology':{", SAL_ERR_FORMAT, "JSON", "case.json");
     expect_failure("empty file", "", SAL_ERR_FORMAT, "JSON", NULL);
     expect_failure("two documents", "{}{}", SAL_ERR_FORMAT, "JSON", NULL);
     expect_failure("not an object", "[1,2]", SAL_ERR_FORMAT, "object", NULL);
@@ -648,6 +687,45 @@ static void test_errors(void) {
     write_small_shard("zerovar.bin", SMALL_FLOATS, 66, -0.001f);
     expect_variant_failure("variance + epsilon = 0", "['small.bin']", "['zerovar.bin']", SAL_ERR_NUMERIC, "'bn'",
                            NULL);
+}
+
+/* Every proper prefix of a model.json is malformed; random byte changes must
+ * load or fail cleanly (the sanitizers watch for crashes and leaks). */
+static void test_damaged_json(void) {
+    float v[SMALL_FLOATS];
+    for (int i = 0; i < SMALL_FLOATS; i++) v[i] = small_value(i);
+    sal_buffer shard = {"small.bin", (const uint8_t *)v, sizeof v};
+    char *json = quoted(SMALL);
+    size_t n = strlen(json);
+    int prefix_failures = 0;
+    for (size_t len = 0; len < n; len++) {
+        sal_error err = {SAL_OK, ""};
+        sal_model *m = sal_model_load_tfjs_buffers(json, len, &shard, 1, &err);
+        prefix_failures += m == NULL && err.status == SAL_ERR_FORMAT && err.message[0] != '\0';
+        sal_model_free(m);
+    }
+    CHECK(prefix_failures == (int)n, "%d of %zu prefixes failed with a format error", prefix_failures, n);
+
+    const char replacements[] = "\"{}[],:0-9e.x \\";
+    uint32_t state = 12345;
+    int clean = 0, loaded = 0;
+    for (int trial = 0; trial < 3000; trial++) {
+        char *copy = strdup(json);
+        for (int k = 0; k < 1 + trial % 3; k++) {
+            state = state * 1664525u + 1013904223u;
+            size_t at = (state >> 8) % n;
+            copy[at] = replacements[(state >> 24) % (sizeof replacements - 1)];
+        }
+        sal_error err = {SAL_OK, ""};
+        sal_model *m = sal_model_load_tfjs_buffers(copy, n, &shard, 1, &err);
+        if (m) loaded++;
+        clean += m ? err.status == SAL_OK : err.status != SAL_OK && err.message[0] != '\0';
+        sal_model_free(m);
+        free(copy);
+    }
+    CHECK(clean == 3000, "%d of 3000 damaged documents loaded or failed with a message", clean);
+    CHECK(loaded < 3000, "damage was noticed at least sometimes (%d loaded)", loaded);
+    free(json);
 }
 
 /* ----------------------------------------------------------- buffers */
@@ -722,11 +800,15 @@ static void test_resnet50(void) {
     CHECK(count_ops(&m->graph, SAL_OP_AFFINE) == 0, "no affine left");
     CHECK(count_ops(&m->graph, SAL_OP_DENSE) == 1, "one dense");
     int folded = 0;
+    for (int i = 0; i < m->graph.n_nodes; i++) {
+        const sal_node *n = &m->graph.nodes[i];
+        folded += n->op == SAL_OP_CONV2D && strncmp(n->name, "bn", 2) == 0 && n->fold_scale;
+    }
     for (int i = 0; i < m->graph.n_aliases; i++) {
         const struct sal_alias *a = &m->graph.aliases[i];
-        folded += strncmp(a->name, "bn", 2) == 0 && m->graph.nodes[a->node].op == SAL_OP_CONV2D;
+        folded -= !(a->before_fold && (strncmp(a->name, "res", 3) == 0 || strcmp(a->name, "conv1") == 0));
     }
-    CHECK(folded == 53, "53 batch norms folded into convolutions, got %d", folded);
+    CHECK(folded == 53, "53 batch norms folded into convolutions, their conv names kept as aliases: got %d", folded);
     /* The model's last activation before global pooling is named activation_48
      * (Keras numbered them activation, activation_1, ... activation_48). */
     const char *spatial = sal_model_last_spatial_layer(m);
@@ -825,6 +907,7 @@ int main(void) {
     test_layer_types();
     test_errors();
     test_buffers();
+    test_damaged_json();
     test_resnet50();
     test_resnet50_damaged();
     for (int i = 0; i < g_n_created; i++) {
