@@ -5,6 +5,7 @@
  *   saliency explain  --model DIR/model.json --image PHOTO --method vanilla
  *                     [--preprocess caffe] [--target top|N] --npy OUT.npy
  *                     [--png OUT.png] [--percentile 99] [--threads N]
+ *   custom preprocessing: --mean A,B,C --std A,B,C --scale S --channel-order rgb|bgr
  *
  * Errors: exit status 1 and one line on stderr. */
 #include <stdio.h>
@@ -24,7 +25,10 @@ static const char usage[] =
     "  saliency classify --model DIR/model.json --image PHOTO [--preprocess caffe|tf|torch|none]\n"
     "                    [--labels FILE] [--top 5] [--threads N]\n"
     "  saliency explain  --model DIR/model.json --image PHOTO --method vanilla [--preprocess caffe]\n"
-    "                    [--target top|N] --npy OUT.npy [--png OUT.png] [--percentile 99] [--threads N]\n";
+    "                    [--target top|N] --npy OUT.npy [--png OUT.png] [--percentile 99] [--threads N]\n"
+    "preprocessing: input = (pixel * scale - mean) / std per channel, pixels in [0, 255]; a preset\n"
+    "(caffe: BGR, ImageNet mean; tf: [-1, 1]; torch: ImageNet mean/std; none) can be changed with\n"
+    "  --mean A,B,C  --std A,B,C  --scale S  --channel-order rgb|bgr   (mean/std in the model's channel order)\n";
 
 static void print_json_string(const char *s) {
     putchar('"');

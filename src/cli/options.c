@@ -35,6 +35,8 @@ static const string_flag string_flags[] = {
     {"--preprocess", offsetof(cli_options, preprocess)}, {"--labels", offsetof(cli_options, labels)},
     {"--method", offsetof(cli_options, method)},       {"--target", offsetof(cli_options, target)},
     {"--npy", offsetof(cli_options, npy)},             {"--png", offsetof(cli_options, png)},
+    {"--mean", offsetof(cli_options, mean)},           {"--std", offsetof(cli_options, std)},
+    {"--scale", offsetof(cli_options, scale)},         {"--channel-order", offsetof(cli_options, channel_order)},
 };
 
 static int set_option(cli_options *opt, const char *flag, const char *value, char *why, int why_size) {

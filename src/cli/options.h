@@ -11,6 +11,10 @@ typedef struct {
     const char *target;
     const char *npy;
     const char *png;
+    const char *mean;          /* "a,b,c": custom preprocessing on top of the preset */
+    const char *std;
+    const char *scale;
+    const char *channel_order; /* "rgb" or "bgr" */
     int top;
     int threads;
     float percentile;

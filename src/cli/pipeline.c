@@ -1,5 +1,6 @@
 #include "pipeline.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,11 +21,50 @@ static int prepare_input(cli_pipeline *p, const char *path, sal_error *err) {
     return status;
 }
 
+/* Reads "a,b,c" (or one number for all three channels). */
+static int parse_triple(const char *flag, const char *text, int positive, float out[3], sal_error *err) {
+    const char *p = text;
+    for (int c = 0; c < 3; c++) {
+        char *end;
+        out[c] = strtof(p, &end);
+        int bad = end == p || !isfinite(out[c]) || (positive && !(out[c] > 0));
+        if (!bad && c == 0 && *end == '\0') {
+            out[1] = out[2] = out[0];
+            return SAL_OK;
+        }
+        if (bad || *end != (c < 2 ? ',' : '\0'))
+            return sal_fail(err, SAL_ERR_ARGUMENT, "%s needs three %snumbers like 1,2,3 (or one), not '%s'", flag,
+                            positive ? "positive " : "", text);
+        p = end + 1;
+    }
+    return SAL_OK;
+}
+
+/* The preset, then --mean, --std, --scale and --channel-order on top of it. */
+static int choose_preprocess(sal_preprocess *p, const cli_options *opt, sal_error *err) {
+    int status = sal_preprocess_preset(opt->preprocess, p, err);
+    if (status == SAL_OK && opt->mean) status = parse_triple("--mean", opt->mean, 0, p->mean, err);
+    if (status == SAL_OK && opt->std) status = parse_triple("--std", opt->std, 1, p->std, err);
+    if (status == SAL_OK && opt->scale) {
+        float scale[3];
+        status = parse_triple("--scale", opt->scale, 1, scale, err);
+        if (status == SAL_OK && (scale[1] != scale[0] || scale[2] != scale[0]))
+            status = sal_fail(err, SAL_ERR_ARGUMENT, "--scale takes one number, not '%s'", opt->scale);
+        p->scale = scale[0];
+    }
+    if (status == SAL_OK && opt->channel_order) {
+        if (strcmp(opt->channel_order, "rgb") != 0 && strcmp(opt->channel_order, "bgr") != 0)
+            return sal_fail(err, SAL_ERR_ARGUMENT, "--channel-order is rgb or bgr, not '%s'", opt->channel_order);
+        p->bgr = strcmp(opt->channel_order, "bgr") == 0;
+    }
+    return status;
+}
+
 int cli_pipeline_open(cli_pipeline *p, const cli_options *opt, sal_error *err) {
     memset(p, 0, sizeof *p);
     if (!opt->model) return sal_fail(err, SAL_ERR_ARGUMENT, "missing --model PATH/model.json");
     if (!opt->image) return sal_fail(err, SAL_ERR_ARGUMENT, "missing --image PHOTO");
-    int status = sal_preprocess_preset(opt->preprocess, &p->preprocess, err);
+    int status = choose_preprocess(&p->preprocess, opt, err);
     if (status != SAL_OK) return status;
     p->model = sal_model_load_tfjs(opt->model, err);
     if (!p->model) return err->status;

@@ -95,6 +95,19 @@ static void test_explain(void) {
     CHECK(access(png, R_OK) == 0, "no PNG written");
 }
 
+/* The caffe preset spelled out by hand gives the same ranking and scores. */
+static void test_custom_preprocessing(void) {
+    CHECK(run_cli("classify --model " MODEL " --image " CAT) == 0, "caffe: %s", err_text);
+    char preset[sizeof out_text];
+    memcpy(preset, out_text, sizeof preset);
+    CHECK(run_cli("classify --model " MODEL " --image " CAT
+                  " --preprocess none --channel-order bgr --mean 103.939,116.779,123.68 --std 1 --scale 1") == 0,
+          "custom: %s", err_text);
+    CHECK(strcmp(preset, out_text) == 0, "custom caffe differs:\n%s\nvs\n%s", preset, out_text);
+    CHECK(run_cli("classify --model " MODEL " --image " CAT " --preprocess tf") == 0, "tf: %s", err_text);
+    CHECK(strcmp(preset, out_text) != 0, "the tf preset gives the same scores as caffe");
+}
+
 static void test_errors(void) {
     char args[1024];
     expect_failure("frobnicate --model x", "unknown command");
@@ -104,6 +117,9 @@ static void test_errors(void) {
     expect_failure("classify --model " MODEL " --image " CAT " --top zero", "--top");
     expect_failure("classify --model " MODEL " --image " CAT " --preprocess sepia", "sepia");
     expect_failure("classify --model " MODEL " --image " CAT " --bogus 1", "--bogus");
+    expect_failure("classify --model " MODEL " --image " CAT " --std 1,0,1", "--std");
+    expect_failure("classify --model " MODEL " --image " CAT " --mean 1,2", "--mean");
+    expect_failure("classify --model " MODEL " --image " CAT " --channel-order grb", "grb");
     expect_failure("explain --model " MODEL " --image " CAT " --method nope --npy x.npy", "nope");
     expect_failure("explain --model " MODEL " --image " CAT " --method vanilla", "--npy");
     snprintf(args, sizeof args, "explain --model " MODEL " --image " CAT " --target 5000 --npy %s/t.npy", tmpdir);
@@ -125,6 +141,7 @@ int main(void) {
     }
     test_errors();
     test_classify();
+    test_custom_preprocessing();
     test_explain();
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
