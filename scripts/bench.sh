@@ -19,7 +19,7 @@ warmup=${SAL_BENCH_WARMUP:-1}
 batch=${SAL_BENCH_BATCH:-1}
 cd "$repo"
 
-scripts/setup.sh
+bash scripts/setup.sh
 
 echo "== build ($build)"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DSAL_ASSETS_DIR="$SAL_CACHE_DIR/assets"

@@ -125,7 +125,7 @@ main() {
     mkdir -p "$cache/downloads" "$cache/assets"
     exec 9> "$cache/.lock"
     flock 9 # one fetch at a time per cache
-    trap 'rm -rf "$cache"/downloads/pack.* "$cache"/downloads/extract.*' EXIT
+    trap 'rm -rf "$cache"/downloads/pack.* "$cache"/downloads/extract.* "$cache"/assets/*/*.partial' EXIT
 
     local bad
     bad=$(bad_assets)

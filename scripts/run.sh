@@ -17,7 +17,7 @@ cd "$repo"
 photos=(cat.jpg coffee.jpg chelsea.png coffee.png astronaut.png)
 model=$SAL_CACHE_DIR/assets/resnet50/model.json
 
-scripts/setup.sh
+bash scripts/setup.sh
 
 echo "== build ($build)"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DSAL_ASSETS_DIR="$SAL_CACHE_DIR/assets"

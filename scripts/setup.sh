@@ -30,13 +30,7 @@ missing_debian_packages() {
 }
 
 as_root() {
-    if [[ $(id -u) == 0 ]]; then
-        "$@"
-    elif command -v sudo > /dev/null; then
-        sudo "$@"
-    else
-        die "not root and no sudo: run as root, or install the packages yourself: $*"
-    fi
+    if [[ $(id -u) == 0 ]]; then "$@"; else sudo "$@"; fi
 }
 
 install_debian_packages() {
@@ -47,9 +41,15 @@ install_debian_packages() {
         return
     fi
     command -v apt-get > /dev/null || die "apt-get not found; this set-up expects Debian bookworm (missing: ${missing[*]})"
+    [[ $(id -u) == 0 ]] || command -v sudo > /dev/null ||
+        die "not root and no sudo: run as root, or install these Debian packages yourself: ${missing[*]}"
     say "installing Debian packages: ${missing[*]}"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+    # A failed update (say, one unreachable third-party source) need not stop
+    # the install; the install itself must succeed.
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q ||
+        say "warning: 'apt-get update' failed; trying the install anyway"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" ||
+        die "'apt-get install' failed for: ${missing[*]} (are the Debian mirrors reachable?)"
 }
 
 # `npm ci` whenever package-lock.json changed since the last one; the stamp
@@ -80,7 +80,7 @@ main() {
         die "Node.js 20 or newer is needed (found $(node --version))"
     install_debian_packages
     install_npm_packages
-    "$repo/scripts/fetch_assets.sh"
+    bash "$repo/scripts/fetch_assets.sh"
 }
 
 main "$@"

@@ -58,7 +58,10 @@ void sal_model_free(sal_model *model);
 /* Input size the model was built for (0 where the model leaves it free). */
 void sal_model_input_size(const sal_model *model, int *height, int *width, int *channels);
 int sal_model_num_classes(const sal_model *model);
-/* Layers in topological order, by their Keras names. */
+/* Every name a layer output answers to, in graph order: the Keras layer names
+ * (a convolution whose batch norm was folded in still answers to its own name)
+ * and internal ones such as "NAME/linear" (before a fused activation) and
+ * "NAME/depthwise" (inside a SeparableConv2D). */
 int sal_model_num_layers(const sal_model *model);
 const char *sal_model_layer_name(const sal_model *model, int index);
 /* Name of the last layer with a 4-D output (the usual Grad-CAM layer), or NULL. */

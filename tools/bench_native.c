@@ -1,5 +1,6 @@
 /* bench_native.c - times forward passes and vanilla gradients of a model on a
- * photo, through the public API only.  Prints figures; asserts nothing.
+ * photo, through the public API (plus the library's sal_fail for its own
+ * errors).  Prints figures; asserts nothing.
  *
  *   bench_native --model PATH [--image PATH] [--threads N] [--runs R]
  *                [--warmup W] [--batch B]
@@ -10,12 +11,12 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "bytes/error.h"
 #include "saliency.h"
 
 /* ResNet50 at 224x224: 4.1e9 multiply-adds, i.e. 8.2e9 operations. */
@@ -45,15 +46,6 @@ typedef struct {
     double median, min, max;
 } timing;
 
-/* Fills err like the library does (its helper is internal). */
-static int bench_fail(sal_error *err, sal_status status, const char *fmt, ...) {
-    va_list args;
-    va_start(args, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, args);
-    va_end(args);
-    return err->status = status;
-}
-
 static const char usage[] =
     "usage: bench_native --model PATH [--image PATH] [--threads N] [--runs R] [--warmup W] [--batch B]\n";
 
@@ -62,7 +54,7 @@ static int parse_count(const char *flag, const char *text, int min, int *out, sa
     errno = 0;
     long value = strtol(text, &end, 10);
     if (errno || end == text || *end != '\0' || value < min || value > INT_MAX) {
-        return bench_fail(err, SAL_ERR_ARGUMENT, "%s needs an integer >= %d, got '%s'", flag, min, text);
+        return sal_fail(err, SAL_ERR_ARGUMENT, "%s needs an integer >= %d, got '%s'", flag, min, text);
     }
     *out = (int)value;
     return SAL_OK;
@@ -74,7 +66,7 @@ static int parse_options(int argc, char **argv, bench_options *o, sal_error *err
         const char *flag = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
         int status = SAL_OK;
         if (!value) {
-            return bench_fail(err, SAL_ERR_ARGUMENT, "%s needs a value", flag);
+            return sal_fail(err, SAL_ERR_ARGUMENT, "%s needs a value", flag);
         }
         if (!strcmp(flag, "--model")) o->model_path = value;
         else if (!strcmp(flag, "--image")) o->image_path = value;
@@ -83,11 +75,11 @@ static int parse_options(int argc, char **argv, bench_options *o, sal_error *err
         else if (!strcmp(flag, "--warmup")) status = parse_count(flag, value, 0, &o->warmup, err);
         else if (!strcmp(flag, "--batch")) status = parse_count(flag, value, 1, &o->batch, err);
         else {
-            return bench_fail(err, SAL_ERR_ARGUMENT, "unknown option '%s'", flag);
+            return sal_fail(err, SAL_ERR_ARGUMENT, "unknown option '%s'", flag);
         }
         if (status) return status;
     }
-    if (!o->model_path) return bench_fail(err, SAL_ERR_ARGUMENT, "--model PATH is required");
+    if (!o->model_path) return sal_fail(err, SAL_ERR_ARGUMENT, "--model PATH is required");
     return SAL_OK;
 }
 
@@ -96,7 +88,7 @@ static int default_image_path(const char *model_path, char *buf, size_t size, sa
     const char *slash = strrchr(model_path, '/');
     int n = slash ? snprintf(buf, size, "%.*s/../photos/cat.jpg", (int)(slash - model_path), model_path)
                   : snprintf(buf, size, "../photos/cat.jpg");
-    if (n < 0 || (size_t)n >= size) return bench_fail(err, SAL_ERR_ARGUMENT, "model path too long: %s", model_path);
+    if (n < 0 || (size_t)n >= size) return sal_fail(err, SAL_ERR_ARGUMENT, "model path too long: %s", model_path);
     return SAL_OK;
 }
 
@@ -110,7 +102,7 @@ static int load_input(const char *path, int height, int width, int batch, float 
     if (!status) status = sal_image_resize_crop(&photo, width, height, &cropped, err);
     if (!status) status = sal_preprocess_preset("caffe", &caffe, err);
     float *input = status ? NULL : malloc(sizeof(float) * pixels * 3 * (size_t)batch);
-    if (!status && !input) status = bench_fail(err, SAL_ERR_MEMORY, "out of memory for a batch of %d inputs", batch);
+    if (!status && !input) status = sal_fail(err, SAL_ERR_MEMORY, "out of memory for a batch of %d inputs", batch);
     if (!status) {
         sal_preprocess_apply(&caffe, cropped.data, (int)pixels, input);
         for (int b = 1; b < batch; b++) memcpy(input + b * pixels * 3, input, sizeof(float) * pixels * 3);
@@ -193,7 +185,7 @@ static int job_create(bench_job *job, const sal_model *model, const bench_option
     job->mask = malloc(sizeof(float) * (size_t)job->batch * job->height * job->width * 3);
     job->chosen_targets = malloc(sizeof(int) * (size_t)job->batch);
     if (!job->logits || !job->mask || !job->chosen_targets)
-        return bench_fail(err, SAL_ERR_MEMORY, "out of memory for a batch of %d", job->batch);
+        return sal_fail(err, SAL_ERR_MEMORY, "out of memory for a batch of %d", job->batch);
     return SAL_OK;
 }
 
@@ -221,10 +213,10 @@ static int bench_model(const sal_model *model, const bench_options *o, const cha
     bench_job job = {0};
     double *ms = malloc(sizeof(double) * (size_t)o->runs);
     int status = ms ? job_create(&job, model, o, image_path, err)
-                    : bench_fail(err, SAL_ERR_MEMORY, "out of memory for %d timings", o->runs);
+                    : sal_fail(err, SAL_ERR_MEMORY, "out of memory for %d timings", o->runs);
     if (!status) {
         job.ctx = sal_context_create(model, o->threads, err);
-        if (!job.ctx) status = err->status ? (int)err->status : bench_fail(err, SAL_ERR_MEMORY, "no context");
+        if (!job.ctx) status = err->status ? (int)err->status : sal_fail(err, SAL_ERR_MEMORY, "no context");
     }
     timing forward, gradient;
     if (!status) status = time_step(step_forward, &job, o, ms, &forward, err);

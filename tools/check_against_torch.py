@@ -14,7 +14,8 @@ numbers measure the resize and the network alone.
 
   /usr/bin/python3 tools/check_against_torch.py [--cli build/saliency]
       [--model .cache/assets/resnet50/model.json] [PHOTO ...]
-Without photos: chelsea.png, astronaut.png and coffee.png from .cache/assets/photos.
+Without photos: chelsea.png, astronaut.png and coffee.png from the asset
+cache ($SAL_CACHE_DIR, default .cache; so is the default model).
 Exit status 1 if some photo disagrees: top-1 differs, probabilities differ
 by more than 0.01, or the cosine is below 0.99 (0.95 for JPEG, where the
 decoders' few-level pixel differences flip some ReLU masks).
@@ -89,9 +90,9 @@ def main(argv):
     parser = argparse.ArgumentParser(description="Compare the native CLI with the PyTorch reference.")
     parser.add_argument("photos", nargs="*")
     parser.add_argument("--cli", default=os.path.join(ROOT, "build", "saliency"))
-    parser.add_argument("--model", default=os.path.join(ROOT, ".cache", "assets", "resnet50", "model.json"))
+    parser.add_argument("--model", default=os.path.join(ref.assets_dir(), "resnet50", "model.json"))
     args = parser.parse_args(argv)
-    photos = args.photos or [os.path.join(ROOT, ".cache", "assets", "photos", p) for p in DEFAULT_PHOTOS]
+    photos = args.photos or [os.path.join(ref.assets_dir(), "photos", p) for p in DEFAULT_PHOTOS]
     for path in [args.cli, args.model] + photos:
         if not os.path.exists(path):
             print("missing: %s" % path, file=sys.stderr)

@@ -15,7 +15,8 @@
      layer_act.npy     that layer's output
      layer_grad.npy    d sum_b logits[b,targets[b]] / d layer output (standard rule)
 2. tests/goldens/resnet50/<photo>/ for the photos the C tests use, from the
-   Keras ResNet50 in .cache/assets/resnet50 (not committed):
+   Keras ResNet50 in the asset cache ($SAL_CACHE_DIR, default .cache;
+   not committed):
      top5.npy (int32), top5_probs.npy, logits.npy (1000,)
      input_stats.npy   (2,3): per-channel mean (row 0) and population std
                        (row 1) of the preprocessed 224x224 input, in the
@@ -45,7 +46,7 @@ import tfjs_reference as ref  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GOLDENS = os.path.join(ROOT, "tests", "goldens")
-ASSETS = os.path.join(ROOT, ".cache", "assets")
+ASSETS = ref.assets_dir()
 SEED = 20240611
 
 

@@ -16,11 +16,15 @@ the same rule.
 import argparse
 import math
 import os
+import sys
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tfjs_reference import assets_dir  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 IMAGE_DIR = os.path.join(ROOT, "tests", "goldens", "image")
@@ -176,7 +180,8 @@ def make_npy_goldens():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--photos", default=os.path.join(ROOT, ".cache", "assets", "photos"))
+    parser.add_argument("--photos", default=os.path.join(assets_dir(), "photos"),
+                        help="the sample photos (default: the asset cache's photos/)")
     args = parser.parse_args()
     make_resize_goldens(args.photos)
     make_decode_goldens(args.photos)

@@ -39,6 +39,13 @@ import torch.nn.functional as F
 RELU_RULES = ("standard", "guided", "deconvnet")
 
 
+def assets_dir():
+    """The set-up's asset folder: $SAL_CACHE_DIR/assets, by default
+    <repo>/.cache/assets (as in scripts/fetch_assets.sh)."""
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return os.path.join(os.path.abspath(os.environ.get("SAL_CACHE_DIR") or os.path.join(repo, ".cache")), "assets")
+
+
 class ModelError(Exception):
     """A model.json or shard the reference cannot interpret."""
 

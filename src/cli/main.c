@@ -56,9 +56,9 @@ static int load_labels(const cli_options *opt, sal_labels *labels, sal_error *er
     return status;
 }
 
-static void print_ranking(const float *probs, int classes, int top, const sal_labels *labels) {
+static int print_ranking(const float *probs, int classes, int top, const sal_labels *labels, sal_error *err) {
     int *order = malloc((size_t)classes * sizeof *order);
-    if (!order) return;
+    if (!order) return sal_fail(err, SAL_ERR_MEMORY, "out of memory");
     for (int i = 0; i < classes; i++) order[i] = i;
     if (top > classes) top = classes;
     for (int i = 0; i < top; i++) { /* partial selection sort: top is small */
@@ -79,6 +79,7 @@ static void print_ranking(const float *probs, int classes, int top, const sal_la
     }
     printf("\n]\n");
     free(order);
+    return SAL_OK;
 }
 
 static int classify(const cli_options *opt, sal_error *err) {
@@ -92,7 +93,7 @@ static int classify(const cli_options *opt, sal_error *err) {
         probs = malloc((size_t)classes * sizeof *probs);
         if (!probs) status = sal_fail(err, SAL_ERR_MEMORY, "out of memory");
         if (status == SAL_OK) status = sal_forward(p.ctx, p.input, 1, p.height, p.width, NULL, probs, err);
-        if (status == SAL_OK) print_ranking(probs, classes, opt->top, &labels);
+        if (status == SAL_OK) status = print_ranking(probs, classes, opt->top, &labels, err);
     }
     free(probs);
     sal_labels_free(&labels);
@@ -152,9 +153,13 @@ static int explain(const cli_options *opt, sal_error *err) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fputs(usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? 1 : 0;
+    if (argc < 2) {
+        fputs("saliency: missing command: classify or explain (see saliency --help)\n", stderr);
+        return 1;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(usage, stdout);
+        return 0;
     }
     cli_options opt;
     sal_error err = {0};
@@ -167,6 +172,8 @@ int main(int argc, char **argv) {
     if (strcmp(argv[1], "classify") == 0) status = classify(&opt, &err);
     else if (strcmp(argv[1], "explain") == 0) status = explain(&opt, &err);
     else status = sal_fail(&err, SAL_ERR_ARGUMENT, "unknown command '%s' (classify or explain)", argv[1]);
+    if (status == SAL_OK && (fflush(stdout) != 0 || ferror(stdout)))
+        status = sal_fail(&err, SAL_ERR_IO, "could not write to standard output");
     if (status != SAL_OK) {
         fprintf(stderr, "saliency: %s\n", err.message[0] ? err.message : "failed");
         return 1;

@@ -40,18 +40,21 @@ static int parse_triple(const char *flag, const char *text, int positive, float 
     return SAL_OK;
 }
 
+static int parse_scale(const char *text, float *out, sal_error *err) {
+    char *end;
+    float v = strtof(text, &end);
+    if (end == text || *end || !isfinite(v) || !(v > 0))
+        return sal_fail(err, SAL_ERR_ARGUMENT, "--scale needs one positive number, not '%s'", text);
+    *out = v;
+    return SAL_OK;
+}
+
 /* The preset, then --mean, --std, --scale and --channel-order on top of it. */
 static int choose_preprocess(sal_preprocess *p, const cli_options *opt, sal_error *err) {
     int status = sal_preprocess_preset(opt->preprocess, p, err);
     if (status == SAL_OK && opt->mean) status = parse_triple("--mean", opt->mean, 0, p->mean, err);
     if (status == SAL_OK && opt->std) status = parse_triple("--std", opt->std, 1, p->std, err);
-    if (status == SAL_OK && opt->scale) {
-        float scale[3];
-        status = parse_triple("--scale", opt->scale, 1, scale, err);
-        if (status == SAL_OK && (scale[1] != scale[0] || scale[2] != scale[0]))
-            status = sal_fail(err, SAL_ERR_ARGUMENT, "--scale takes one number, not '%s'", opt->scale);
-        p->scale = scale[0];
-    }
+    if (status == SAL_OK && opt->scale) status = parse_scale(opt->scale, &p->scale, err);
     if (status == SAL_OK && opt->channel_order) {
         if (strcmp(opt->channel_order, "rgb") != 0 && strcmp(opt->channel_order, "bgr") != 0)
             return sal_fail(err, SAL_ERR_ARGUMENT, "--channel-order is rgb or bgr, not '%s'", opt->channel_order);

@@ -7,7 +7,6 @@
  */
 #include <string.h>
 
-#include "../bytes/error.h"
 #include "executor.h"
 
 typedef struct {
@@ -18,30 +17,43 @@ typedef struct {
     float *tmp;             /* 2 x the largest node */
 } backward_run;
 
-/* Hands out where the gradient for input `node` goes: its own buffer when it
- * is not written yet, else a temporary to add afterwards. */
-static float *grad_target(backward_run *run, int node, float *tmp) {
-    return run->written[node] ? tmp : sal_plan_grad(run->plan, node);
+/* Where a single-input node computes its input's gradient: straight into
+ * that gradient's buffer when nothing is there yet, else a temporary. */
+static float *grad_target(backward_run *run, int node) {
+    return run->written[node] ? run->tmp : sal_plan_grad(run->plan, node);
 }
 
-static void grad_commit(backward_run *run, int node, float *dst) {
+/* Adds dx, one contribution to node's gradient, to (or copies it into) the
+ * gradient's buffer; nothing to move when dx was computed there. */
+static void grad_commit(backward_run *run, int node, const float *dx) {
     float *g = sal_plan_grad(run->plan, node);
     size_t count = sal_shape_count(run->plan->shapes[node]);
-    if (dst != g) {
-        if (run->written[node]) sal_accumulate(g, dst, count);
-        else memcpy(g, dst, count * sizeof *g);
+    if (dx != g) {
+        if (run->written[node]) sal_accumulate(g, dx, count);
+        else memcpy(g, dx, count * sizeof *g);
     }
     run->written[node] = 1;
 }
 
-static void backward_add(backward_run *run, const sal_node *node, const float *dy) {
-    for (int k = 0; k < node->n_inputs; k++) {
-        int in = node->inputs[k];
-        size_t count = sal_shape_count(run->plan->shapes[in]);
-        if (run->written[in]) sal_accumulate(sal_plan_grad(run->plan, in), dy, count);
-        else memcpy(sal_plan_grad(run->plan, in), dy, count * sizeof *dy);
-        run->written[in] = 1;
+/* What the backward steps below read besides gradients (plan.c keeps these values alive). */
+int sal_backward_needs_input_value(const sal_node *user) {
+    switch (user->op) {
+    case SAL_OP_ACTIVATION: /* relu masks, swish */
+    case SAL_OP_MULTIPLY:
+    case SAL_OP_MAX_POOL:
+    case SAL_OP_GLOBAL_MAX_POOL:
+        return 1;
+    default:
+        return 0;
     }
+}
+
+int sal_backward_needs_output_value(const sal_node *node) {
+    return node->op == SAL_OP_ACTIVATION; /* sigmoid, tanh, softmax use y */
+}
+
+static void backward_add(backward_run *run, const sal_node *node, const float *dy) {
+    for (int k = 0; k < node->n_inputs; k++) grad_commit(run, node->inputs[k], dy);
 }
 
 static void backward_multiply(backward_run *run, int i, const sal_node *node, const float *dy) {
@@ -51,8 +63,8 @@ static void backward_multiply(backward_run *run, int i, const sal_node *node, co
         a = node->inputs[1];
         b = node->inputs[0];
     }
-    size_t a_count = sal_shape_count(plan->shapes[a]);
-    float *da = run->tmp, *db = run->tmp + a_count;
+    /* Always through the temporaries: a and b may be the same node. */
+    float *da = run->tmp, *db = run->tmp + sal_shape_count(plan->shapes[a]);
     sal_multiply_backward(sal_plan_value(plan, a), sal_plan_value(plan, b), dy, sal_dims_of(plan->shapes[a]),
                           plan->broadcast[i] != 0, da, db);
     grad_commit(run, a, da);
@@ -78,7 +90,7 @@ static void backward_unary(backward_run *run, int i, const sal_node *node, const
     const sal_plan *plan = run->plan;
     const sal_node_op *op = &ctx->ops[i];
     int in = node->inputs[0];
-    float *dx = grad_target(run, in, run->tmp);
+    float *dx = grad_target(run, in);
     sal_shape out = plan->shapes[i];
     size_t count = sal_shape_count(out);
     sal_dims xd = sal_dims_of(plan->shapes[in]), yd = sal_dims_of(out);
@@ -129,24 +141,24 @@ static void seed_logits(backward_run *run, const int *targets) {
     run->written[L] = 1;
 }
 
+/* Node i's complete gradient; zeros when no path from the logits reaches it. */
+static void copy_gradient(const backward_run *run, int i, float *out) {
+    size_t count = sal_shape_count(run->plan->shapes[i]);
+    if (run->written[i]) memcpy(out, sal_plan_grad(run->plan, i), count * sizeof *out);
+    else memset(out, 0, count * sizeof *out);
+}
+
 /* layer >= 0: copy its gradient out when it is complete (before its own step). */
 void sal_run_backward(sal_context *ctx, sal_plan *plan, const int *targets, sal_relu_rule rule, int layer,
-                      float *layer_gradient, float *input_gradient, unsigned char *written) {
-    backward_run run = {ctx, plan, (sal_kernel_relu_rule)rule, written,
-                        plan->scratch + plan->scratch_floats};
+                      float *layer_gradient, float *input_gradient) {
+    unsigned char *written = ctx->written;
+    backward_run run = {ctx, plan, (sal_kernel_relu_rule)rule, written, plan->scratch + plan->scratch_floats};
     int L = ctx->logits;
     memset(written, 0, (size_t)(L + 1));
     seed_logits(&run, targets);
     for (int i = L; i >= 0; i--) {
-        size_t count = sal_shape_count(plan->shapes[i]);
-        if (i == layer && layer_gradient) {
-            if (written[i]) memcpy(layer_gradient, sal_plan_grad(plan, i), count * sizeof(float));
-            else memset(layer_gradient, 0, count * sizeof(float));
-        }
-        if (i == 0 && input_gradient) {
-            if (written[0]) memcpy(input_gradient, sal_plan_grad(plan, 0), count * sizeof(float));
-            else memset(input_gradient, 0, count * sizeof(float));
-        }
+        if (i == layer && layer_gradient) copy_gradient(&run, i, layer_gradient);
+        if (i == 0 && input_gradient) copy_gradient(&run, 0, input_gradient);
         if (written[i]) backward_node(&run, i);
     }
 }

@@ -30,7 +30,7 @@ static void destroy_op(sal_node_op *op, const sal_node *node) {
 }
 
 static int check_graph(const sal_graph *g, int logits, sal_error *err) {
-    if (g->n_nodes < 2 || g->nodes[0].op != SAL_OP_INPUT)
+    if (g->n_nodes < 1 || g->nodes[0].op != SAL_OP_INPUT)
         return sal_fail(err, SAL_ERR_FORMAT, "model has no input layer");
     for (int i = 1; i < g->n_nodes; i++) {
         const sal_node *node = &g->nodes[i];
@@ -98,7 +98,7 @@ static int check_run_args(const sal_context *ctx, const float *input, int batch,
     if (!input) return sal_fail(err, SAL_ERR_ARGUMENT, "no input given");
     if (batch < 1 || height < 1 || width < 1)
         return sal_fail(err, SAL_ERR_ARGUMENT, "invalid input size %d x %d x %d", batch, height, width);
-    if ((size_t)batch * height * width > ((size_t)1 << 31) / 4)
+    if ((double)batch * height * width > (double)(1 << 29)) /* in double: size_t is 32 bits in wasm */
         return sal_fail(err, SAL_ERR_ARGUMENT, "input of %d x %d x %d is too large", batch, height, width);
     return SAL_OK;
 }
@@ -124,13 +124,13 @@ int sal_forward(sal_context *ctx, const float *input, int batch, int height, int
 
 /* The node behind a layer name; *before_fold when the name is a convolution
  * whose batch norm was folded into the node (see model/graph.h). */
-static int find_layer(const sal_context *ctx, const char *name, int *before_fold, sal_error *err) {
-    int node = sal_graph_find_layer(ctx->graph, name, before_fold);
-    if (node < 0) return -sal_fail(err, SAL_ERR_ARGUMENT, "no layer named '%s' in the model", name);
-    if (node > ctx->logits)
-        return -sal_fail(err, SAL_ERR_ARGUMENT, "layer '%s' comes after the class scores; choose an earlier layer",
-                         name);
-    return node;
+static int find_layer(const sal_context *ctx, const char *name, int *node, int *before_fold, sal_error *err) {
+    *node = sal_graph_find_layer(ctx->graph, name, before_fold);
+    if (*node < 0) return sal_fail(err, SAL_ERR_ARGUMENT, "no layer named '%s' in the model", name);
+    if (*node > ctx->logits)
+        return sal_fail(err, SAL_ERR_ARGUMENT, "layer '%s' comes after the class scores; choose an earlier layer",
+                        name);
+    return SAL_OK;
 }
 
 static int check_unfoldable(const sal_node *node, int channels, const char *name, sal_error *err) {
@@ -180,16 +180,15 @@ int sal_backward(sal_context *ctx, const float *input, int batch, int height, in
     int status = check_run_args(ctx, input, batch, height, width, err);
     if (status != SAL_OK) return status;
     if (!req) return sal_fail(err, SAL_ERR_ARGUMENT, "no backward request given");
+    if ((unsigned)req->relu_rule > SAL_RELU_DECONVNET)
+        return sal_fail(err, SAL_ERR_ARGUMENT, "unknown ReLU rule %d", (int)req->relu_rule);
     int layer = -1, before_fold = 0;
-    if (req->layer) {
-        layer = find_layer(ctx, req->layer, &before_fold, err);
-        if (layer < 0) return -layer;
-    } else if (req->layer_activation || req->layer_gradient) {
-        return sal_fail(err, SAL_ERR_ARGUMENT, "a layer's activation or gradient was asked for without a layer name");
-    }
-    status = sal_plan_prepare(ctx, SAL_PLAN_BACKWARD, batch, height, width, err);
+    if (req->layer) status = find_layer(ctx, req->layer, &layer, &before_fold, err);
+    else if (req->layer_activation || req->layer_gradient)
+        status = sal_fail(err, SAL_ERR_ARGUMENT, "a layer's activation or gradient was asked for without a layer name");
+    if (status == SAL_OK) status = sal_plan_prepare(ctx, SAL_PLAN_BACKWARD, batch, height, width, err);
     sal_plan *plan = &ctx->plans[SAL_PLAN_BACKWARD];
-    if (status == SAL_OK && before_fold)
+    if (status == SAL_OK && before_fold && req->layer_activation)
         status = check_unfoldable(&ctx->graph->nodes[layer], plan->shapes[layer].c, req->layer, err);
     if (status == SAL_OK) status = sal_run_forward(ctx, plan, input, layer, req->layer_activation, err);
     if (status != SAL_OK) return status;
@@ -200,8 +199,7 @@ int sal_backward(sal_context *ctx, const float *input, int batch, int height, in
     if (status == SAL_OK) {
         write_logits_and_probs(plan, ctx->logits, req->logits, NULL);
         if (req->chosen_targets) memcpy(req->chosen_targets, targets, (size_t)batch * sizeof *targets);
-        sal_run_backward(ctx, plan, targets, req->relu_rule, layer, req->layer_gradient, req->input_gradient,
-                         ctx->written);
+        sal_run_backward(ctx, plan, targets, req->relu_rule, layer, req->layer_gradient, req->input_gradient);
         if (before_fold)
             unfold_layer(&ctx->graph->nodes[layer], sal_shape_count(plan->shapes[layer]), plan->shapes[layer].c,
                          req->layer_activation, req->layer_gradient);

@@ -59,13 +59,13 @@ int sal_run_forward(sal_context *ctx, sal_plan *plan, const float *input, int la
 /* Backward pass after sal_run_forward on a SAL_PLAN_BACKWARD plan.  targets:
  * one class per image.  layer >= 0 gets its gradient copied to layer_gradient. */
 void sal_run_backward(sal_context *ctx, sal_plan *plan, const int *targets, sal_relu_rule rule, int layer,
-                      float *layer_gradient, float *input_gradient, unsigned char *written);
+                      float *layer_gradient, float *input_gradient);
 static inline float *sal_plan_value(const sal_plan *plan, int node) { return plan->arena + plan->value_offset[node]; }
 static inline float *sal_plan_grad(const sal_plan *plan, int node) { return plan->arena + plan->grad_offset[node]; }
 
 static inline sal_dims sal_dims_of(sal_shape s) { sal_dims d = {s.n, s.h, s.w, s.c}; return d; }
 
-/* Does node `user`'s backward read the forward value of its input or its own output? */
+/* Does node `user`'s backward read the forward value of its input or its own output? (backward.c) */
 int sal_backward_needs_input_value(const sal_node *user);
 int sal_backward_needs_output_value(const sal_node *node);
 

@@ -4,13 +4,15 @@
  * interval of the run's timeline (see executor.h) and is placed first-fit at
  * the lowest offset not used by a buffer whose interval overlaps it.
  */
+#include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../bytes/error.h"
 #include "executor.h"
 
-#define ALIGN_FLOATS 16 /* 64 bytes */
+#define ALIGN_FLOATS 16 /* offsets are multiples of 64 bytes from the arena's start */
 
 typedef struct {
     size_t size;
@@ -18,7 +20,10 @@ typedef struct {
     size_t *offset;   /* where to write the result */
 } interval;
 
-static size_t round_up(size_t n) { return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS; }
+/* a + b, or SIZE_MAX when that overflows (size_t is 32 bits in wasm). */
+static size_t add_saturating(size_t a, size_t b) { return a > SIZE_MAX - b ? SIZE_MAX : a + b; }
+
+static size_t round_up(size_t n) { return add_saturating(n, ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS; }
 
 static int by_start_then_size(const void *a, const void *b) {
     const interval *x = a, *y = b;
@@ -55,22 +60,6 @@ static size_t place_intervals(interval *iv, int n) {
     return total;
 }
 
-int sal_backward_needs_input_value(const sal_node *user) {
-    switch (user->op) {
-    case SAL_OP_ACTIVATION: /* relu masks, swish */
-    case SAL_OP_MULTIPLY:
-    case SAL_OP_MAX_POOL:
-    case SAL_OP_GLOBAL_MAX_POOL:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
-int sal_backward_needs_output_value(const sal_node *node) {
-    return node->op == SAL_OP_ACTIVATION; /* sigmoid, tanh, softmax use y */
-}
-
 static void resolve_window(const sal_node *node, sal_shape in, sal_window *win) {
     memset(win, 0, sizeof *win);
     win->kh = node->kh;
@@ -84,10 +73,6 @@ static void resolve_window(const sal_node *node, sal_shape in, sal_window *win) 
         sal_same_padding(in.h, win->kh, win->stride_h, win->dilation_h, &total, &win->pad_top);
         sal_same_padding(in.w, win->kw, win->stride_w, win->dilation_w, &total, &win->pad_left);
     }
-}
-
-static int is_spatial_broadcast(sal_shape small, sal_shape big) {
-    return small.h == 1 && small.w == 1 && small.c == big.c && (big.h > 1 || big.w > 1);
 }
 
 static size_t node_scratch(const sal_context *ctx, const sal_plan *plan, int i) {
@@ -129,7 +114,9 @@ static interval value_interval(const sal_context *ctx, sal_plan_kind kind, int i
         for (int k = 0; k < user->n_inputs; k++) {
             if (user->inputs[k] != i) continue;
             if (j > end) end = j;
-            if (kind == SAL_PLAN_BACKWARD && sal_backward_needs_input_value(user)) end = 2 * L + 1 - j;
+            /* The first such reader runs its backward step last. */
+            if (kind == SAL_PLAN_BACKWARD && sal_backward_needs_input_value(user) && 2 * L + 1 - j > end)
+                end = 2 * L + 1 - j;
         }
     }
     if (kind == SAL_PLAN_BACKWARD && sal_backward_needs_output_value(&g->nodes[i])) {
@@ -157,6 +144,10 @@ static interval grad_interval(const sal_context *ctx, int i) {
 
 static int resolve_node(sal_context *ctx, sal_plan *plan, int i, sal_error *err) {
     const sal_node *node = &ctx->graph->nodes[i];
+    sal_shape out = plan->shapes[i];
+    if ((double)out.n * out.h * out.w > INT_MAX) /* kernels index pixels with int */
+        return sal_fail(err, SAL_ERR_ARGUMENT, "input too large: layer '%s' would have %.0f pixels", node->name,
+                        (double)out.n * out.h * out.w);
     if (node->op == SAL_OP_CONV2D || node->op == SAL_OP_DEPTHWISE_CONV2D ||
         node->op == SAL_OP_MAX_POOL || node->op == SAL_OP_AVG_POOL)
         resolve_window(node, plan->shapes[node->inputs[0]], &plan->windows[i]);
@@ -164,9 +155,26 @@ static int resolve_node(sal_context *ctx, sal_plan *plan, int i, sal_error *err)
         if (node->n_inputs != 2)
             return sal_fail(err, SAL_ERR_UNSUPPORTED, "layer '%s': Multiply of %d inputs (only 2 are supported)",
                             node->name, node->n_inputs);
-        sal_shape a = plan->shapes[node->inputs[0]], b = plan->shapes[node->inputs[1]];
-        plan->broadcast[i] = is_spatial_broadcast(b, a) ? 1 : is_spatial_broadcast(a, b) ? 2 : 0;
+        /* Shape inference let through equal shapes or one [n,1,1,c] channel vector: the smaller input. */
+        size_t a = sal_shape_count(plan->shapes[node->inputs[0]]), b = sal_shape_count(plan->shapes[node->inputs[1]]);
+        plan->broadcast[i] = b < a ? 1 : a < b ? 2 : 0;
     }
+    return SAL_OK;
+}
+
+/* Allocates the arena and the scratch (the kernels' part, then the temporaries). */
+static int alloc_buffers(sal_plan *plan, size_t arena, size_t scratch, sal_error *err) {
+    size_t total = add_saturating(add_saturating(arena, scratch), plan->tmp_floats);
+    if (total >= SIZE_MAX / sizeof(float))
+        return sal_fail(err, SAL_ERR_MEMORY, "out of memory: buffers for a %dx%dx%d input exceed the address space",
+                        plan->batch, plan->height, plan->width);
+    plan->arena = malloc((arena ? arena : 1) * sizeof(float));
+    plan->scratch = malloc((scratch + plan->tmp_floats + 1) * sizeof(float));
+    plan->arena_floats = arena;
+    plan->scratch_floats = scratch;
+    if (!plan->arena || !plan->scratch)
+        return sal_fail(err, SAL_ERR_MEMORY, "out of memory: buffers for a %dx%dx%d input need %zu MB",
+                        plan->batch, plan->height, plan->width, total * sizeof(float) >> 20);
     return SAL_OK;
 }
 
@@ -176,7 +184,7 @@ static int layout_memory(sal_context *ctx, sal_plan_kind kind, sal_error *err) {
     int n = (kind == SAL_PLAN_BACKWARD) ? 2 * (L + 1) : L + 1;
     interval *iv = calloc((size_t)n, sizeof *iv);
     if (!iv) return sal_fail(err, SAL_ERR_MEMORY, "out of memory planning buffers");
-    size_t largest = 0, scratch = 0;
+    size_t largest = 0, scratch = 0, all_sizes = 0;
     for (int i = 0; i <= L; i++) {
         iv[i] = value_interval(ctx, kind, i);
         iv[i].offset = &plan->value_offset[i];
@@ -188,21 +196,21 @@ static int layout_memory(sal_context *ctx, sal_plan_kind kind, sal_error *err) {
         size_t s = node_scratch(ctx, plan, i);
         if (s > scratch) scratch = s;
     }
-    size_t arena = place_intervals(iv, n);
+    for (int k = 0; k < n; k++) all_sizes = add_saturating(all_sizes, iv[k].size);
+    /* No offset + size exceeds the sum of all sizes: if that fits, placing cannot overflow. */
+    size_t arena = all_sizes < SIZE_MAX ? place_intervals(iv, n) : SIZE_MAX;
     free(iv);
-    plan->tmp_floats = (kind == SAL_PLAN_BACKWARD) ? 2 * largest : 0;
-    scratch = round_up(scratch);
-    free(plan->arena);
-    free(plan->scratch);
-    plan->arena = malloc((arena ? arena : 1) * sizeof(float));
-    plan->scratch = malloc((scratch + plan->tmp_floats + 1) * sizeof(float));
-    plan->arena_floats = arena;
-    plan->scratch_floats = scratch;
-    if (!plan->arena || !plan->scratch)
-        return sal_fail(err, SAL_ERR_MEMORY, "out of memory: buffers for a %dx%dx%d input need %zu MB",
-                        plan->batch, plan->height, plan->width,
-                        (arena + scratch + plan->tmp_floats) * sizeof(float) >> 20);
-    return SAL_OK;
+    plan->tmp_floats = (kind == SAL_PLAN_BACKWARD) ? add_saturating(largest, largest) : 0;
+    return alloc_buffers(plan, arena, round_up(scratch), err);
+}
+
+/* sal_forward and sal_backward hand out batch x classes scores. */
+static int check_logits(const sal_context *ctx, sal_shape s, sal_error *err) {
+    if (s.h == 1 && s.w == 1) return SAL_OK;
+    return sal_fail(err, SAL_ERR_UNSUPPORTED,
+                    "layer '%s': the class scores are %dx%dx%d per image, not one vector (add a pooling or "
+                    "Flatten layer)",
+                    ctx->graph->nodes[ctx->logits].name, s.h, s.w, s.c);
 }
 
 int sal_plan_prepare(sal_context *ctx, sal_plan_kind kind, int batch, int height, int width, sal_error *err) {
@@ -218,6 +226,7 @@ int sal_plan_prepare(sal_context *ctx, sal_plan_kind kind, int batch, int height
     plan->height = height;
     plan->width = width;
     int status = sal_graph_infer_shapes(ctx->graph, batch, height, width, plan->shapes, err);
+    if (status == SAL_OK) status = check_logits(ctx, plan->shapes[ctx->logits], err);
     for (int i = 0; status == SAL_OK && i <= ctx->logits; i++) status = resolve_node(ctx, plan, i, err);
     if (status == SAL_OK) status = layout_memory(ctx, kind, err);
     if (status != SAL_OK) {

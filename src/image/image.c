@@ -252,6 +252,8 @@ static void resize_row(const sal_image *in, const axis_filter *fx, const axis_fi
 static int check_resize_args(const sal_image *in, int width, int height, sal_image *out,
                              sal_error *err) {
     if (!out) return sal_fail(err, SAL_ERR_ARGUMENT, "sal_image_resize_crop: output image is NULL");
+    if (out == in) /* clearing out would drop the input's pixels */
+        return sal_fail(err, SAL_ERR_ARGUMENT, "sal_image_resize_crop: output is the input image");
     image_clear(out);
     if (!in || !in->data || in->width <= 0 || in->height <= 0 || in->channels <= 0)
         return sal_fail(err, SAL_ERR_ARGUMENT, "sal_image_resize_crop: input image is empty");

@@ -12,11 +12,13 @@
  */
 #include "kernels.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gemm_packed.h"
 #include "simd.h"
+#include "window.h"
 
 #define COL_BUDGET ((size_t)1 << 22)
 
@@ -64,6 +66,8 @@ static int images_per_chunk(const sal_conv2d_op *op, sal_dims y) {
 
 size_t sal_conv2d_scratch_floats(const sal_conv2d_op *op, sal_dims x, sal_dims y, const sal_window *win) {
     if (is_pointwise(op, x, y, win) || y.n <= 0) return 0;
+    /* SIZE_MAX (an allocation that fails) when one image's columns do not fit in size_t, e.g. in wasm32. */
+    if ((double)y.h * y.w * op->kh * op->kw * op->cin > (double)(SIZE_MAX / sizeof(float))) return SIZE_MAX;
     return (size_t)images_per_chunk(op, y) * col_floats_per_image(op, y);
 }
 
@@ -77,20 +81,11 @@ typedef struct {
     float *col;
 } im2col_job;
 
-/* The kernel columns [lo, hi) that land inside the input for output column ox. */
-static void valid_taps(int o, int stride, int pad, int dilation, int k, int in, int *lo, int *hi) {
-    int start = o * stride - pad;
-    int a = 0, b = k;
-    while (a < k && start + a * dilation < 0) a++;
-    while (b > a && start + (b - 1) * dilation >= in) b--;
-    *lo = a, *hi = b;
-}
-
 static void im2col_pixel(const im2col_job *job, const float *image, int oy, int ox, float *dst) {
     const sal_window *win = job->win;
     int cin = job->op->cin, kw = job->op->kw;
-    int lo, hi;
-    valid_taps(ox, win->stride_w, win->pad_left, win->dilation_w, kw, job->xd.w, &lo, &hi);
+    sal_tap_range taps = sal_window_taps(ox, win->stride_w, win->pad_left, win->dilation_w, kw, job->xd.w);
+    int lo = taps.first, hi = taps.end;
     int ix0 = ox * win->stride_w - win->pad_left;
     for (int ky = 0; ky < job->op->kh; ky++, dst += (size_t)kw * cin) {
         int iy = oy * win->stride_h - win->pad_top + ky * win->dilation_h;
@@ -149,24 +144,16 @@ typedef struct {
     float *dx;             /* first image of the chunk */
 } col2im_job;
 
-/* The output index whose window puts tap `tap` on input index i, or -1. */
-static int covering_output(int i, int tap, int stride, int pad, int dilation, int out) {
-    int t = i + pad - tap * dilation;
-    if (t < 0 || t % stride != 0) return -1;
-    t /= stride;
-    return t < out ? t : -1;
-}
-
 static void col2im_pixel(const col2im_job *job, const float *dcol_image, int iy, int ix, float *dst) {
     const sal_window *win = job->win;
     int cin = job->op->cin, kw = job->op->kw;
     size_t k = (size_t)job->op->kh * kw * cin;
     memset(dst, 0, (size_t)cin * sizeof(float));
     for (int ky = 0; ky < job->op->kh; ky++) {
-        int oy = covering_output(iy, ky, win->stride_h, win->pad_top, win->dilation_h, job->yd.h);
+        int oy = sal_covering_output(iy, ky, win->stride_h, win->pad_top, win->dilation_h, job->yd.h);
         if (oy < 0) continue;
         for (int kx = 0; kx < kw; kx++) {
-            int ox = covering_output(ix, kx, win->stride_w, win->pad_left, win->dilation_w, job->yd.w);
+            int ox = sal_covering_output(ix, kx, win->stride_w, win->pad_left, win->dilation_w, job->yd.w);
             if (ox < 0) continue;
             const float *src = dcol_image + ((size_t)oy * job->yd.w + ox) * k + (size_t)(ky * kw + kx) * cin;
             sal_add_into(dst, src, cin);

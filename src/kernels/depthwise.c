@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "simd.h"
+#include "window.h"
 
 int sal_depthwise_create(sal_depthwise_op *op, const float *kernel, const float *bias,
                          int kh, int kw, int cin, int mult) {
@@ -103,14 +104,6 @@ void sal_depthwise_forward(const sal_depthwise_op *op, sal_threadpool *pool, con
 
 /* ------------------------------------------------------------ backward */
 
-/* The output index whose window puts tap `tap` on input index i, or -1. */
-static int covering_output(int i, int tap, int stride, int pad, int dilation, int out) {
-    int t = i + pad - tap * dilation;
-    if (t < 0 || t % stride != 0) return -1;
-    t /= stride;
-    return t < out ? t : -1;
-}
-
 /* dx_pixel[c] += sum over m of dy_pixel[c*mult+m] * w_tap[c*mult+m]. */
 static void backward_tap(const sal_depthwise_op *op, const float *dy_pixel, const float *w_tap, float *dx_pixel) {
     if (op->mult == 1) {
@@ -131,10 +124,10 @@ static void backward_pixel(const depthwise_job *job, const float *dy_image, int 
     int channels = op->cin * op->mult;
     memset(dx_pixel, 0, (size_t)op->cin * sizeof(float));
     for (int ky = 0; ky < op->kh; ky++) {
-        int oy = covering_output(iy, ky, win->stride_h, win->pad_top, win->dilation_h, job->yd.h);
+        int oy = sal_covering_output(iy, ky, win->stride_h, win->pad_top, win->dilation_h, job->yd.h);
         if (oy < 0) continue;
         for (int kx = 0; kx < op->kw; kx++) {
-            int ox = covering_output(ix, kx, win->stride_w, win->pad_left, win->dilation_w, job->yd.w);
+            int ox = sal_covering_output(ix, kx, win->stride_w, win->pad_left, win->dilation_w, job->yd.w);
             if (ox < 0) continue;
             const float *dy_pixel = dy_image + ((size_t)oy * job->yd.w + ox) * channels;
             backward_tap(op, dy_pixel, op->w + (size_t)(ky * op->kw + kx) * channels, dx_pixel);

@@ -31,7 +31,7 @@ void sal_same_padding(int in, int k, int stride, int dilation, int *pad_total, i
 
 /* ------------------------------------------------------------ GEMM */
 /* C[m x n] = A[m x k] * B[k x n] (+ bias[n] when bias != NULL), row-major with
- * leading dimensions lda, ldb, ldc. Threads over blocks of rows. */
+ * leading dimensions lda, ldb, ldc. Threads over blocks of rows and columns of C. */
 void sal_gemm(sal_threadpool *pool, int m, int n, int k,
               const float *a, int lda, const float *b, int ldb,
               const float *bias, float *c, int ldc);
@@ -130,7 +130,7 @@ void sal_affine_forward(const float *x, const float *scale, const float *shift, 
 void sal_affine_backward(const float *dy, const float *scale, float *dx, size_t count, int channels);
 void sal_add(const float *a, const float *b, float *y, size_t count);      /* y = a + b (y may alias a or b) */
 void sal_accumulate(float *y, const float *x, size_t count);               /* y += x */
-/* y = a * b where b is either full size (b_spatial = 1) or [n,1,1,c] broadcast over h*w. */
+/* y = a * b where b is either full size (b_broadcast = 0) or [n,1,1,c] broadcast over h*w (b_broadcast = 1). */
 void sal_multiply_forward(const float *a, const float *b, float *y, sal_dims ad, int b_broadcast);
 /* da = dy * b  (same broadcasting); db = dy * a, reduced over space when b broadcasts. */
 void sal_multiply_backward(const float *a, const float *b, const float *dy, sal_dims ad, int b_broadcast,

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "kernels.h"
+#include "window.h"
 
 enum { CHANNEL_BLOCK = 16 };
 
@@ -20,37 +21,21 @@ typedef struct {
     sal_dims xd, yd;
 } pool_job;
 
-/* Window taps [first, end) along one axis that land inside the input;
- * they are contiguous because the input position grows with the tap. */
-typedef struct {
-    int first, end;
-} tap_range;
-
-static int at_least_one(int v) { return v > 0 ? v : 1; }
-
-static tap_range valid_taps(int out_pos, int stride, int pad, int k, int dilation, int in) {
-    int start = out_pos * stride - pad;
-    tap_range r = {0, k};
-    while (r.first < k && start + r.first * dilation < 0) r.first++;
-    while (r.end > r.first && start + (r.end - 1) * dilation >= in) r.end--;
-    return r;
+static sal_tap_range taps_y(const pool_job *job, int oy) {
+    const sal_window *w = job->win;
+    return sal_window_taps(oy, w->stride_h, w->pad_top, w->dilation_h, w->kh, job->xd.h);
 }
 
-static tap_range taps_y(const pool_job *job, int oy) {
+static sal_tap_range taps_x(const pool_job *job, int ox) {
     const sal_window *w = job->win;
-    return valid_taps(oy, w->stride_h, w->pad_top, w->kh, at_least_one(w->dilation_h), job->xd.h);
-}
-
-static tap_range taps_x(const pool_job *job, int ox) {
-    const sal_window *w = job->win;
-    return valid_taps(ox, w->stride_w, w->pad_left, w->kw, at_least_one(w->dilation_w), job->xd.w);
+    return sal_window_taps(ox, w->stride_w, w->pad_left, w->dilation_w, w->kw, job->xd.w);
 }
 
 /* Offset of input cell (n, oy-window tap ky, ox-window tap kx), channel 0. */
 static size_t input_offset(const pool_job *job, int n, int oy, int ky, int ox, int kx) {
     const sal_window *w = job->win;
-    int iy = oy * w->stride_h - w->pad_top + ky * at_least_one(w->dilation_h);
-    int ix = ox * w->stride_w - w->pad_left + kx * at_least_one(w->dilation_w);
+    int iy = oy * w->stride_h - w->pad_top + ky * w->dilation_h;
+    int ix = ox * w->stride_w - w->pad_left + kx * w->dilation_w;
     return (((size_t)n * job->xd.h + iy) * job->xd.w + ix) * job->xd.c;
 }
 
@@ -73,9 +58,9 @@ static void max_pool_row(void *ctx, int index) {
     const pool_job *job = ctx;
     int c = job->xd.c;
     int n = index / job->yd.h, oy = index % job->yd.h;
-    tap_range ry = taps_y(job, oy);
+    sal_tap_range ry = taps_y(job, oy);
     for (int ox = 0; ox < job->yd.w; ox++) {
-        tap_range rx = taps_x(job, ox);
+        sal_tap_range rx = taps_x(job, ox);
         float *out = job->y + output_offset(job, n, oy, ox);
         if (ry.first == ry.end || rx.first == rx.end) {
             memset(out, 0, sizeof(float) * (size_t)c);
@@ -98,7 +83,7 @@ void sal_max_pool_forward(sal_threadpool *pool, const sal_window *win,
 
 /* Routes dy of output (n, oy, ox), channels [c0, c1), to each channel's first maximum. */
 static void max_pool_route(const pool_job *job, int n, int oy, int ox, int c0, int c1) {
-    tap_range ry = taps_y(job, oy), rx = taps_x(job, ox);
+    sal_tap_range ry = taps_y(job, oy), rx = taps_x(job, ox);
     if (ry.first == ry.end || rx.first == rx.end) return;
     float best[CHANNEL_BLOCK];
     size_t where[CHANNEL_BLOCK];
@@ -144,9 +129,9 @@ static void avg_pool_row(void *ctx, int index) {
     const pool_job *job = ctx;
     int c = job->xd.c;
     int n = index / job->yd.h, oy = index % job->yd.h;
-    tap_range ry = taps_y(job, oy);
+    sal_tap_range ry = taps_y(job, oy);
     for (int ox = 0; ox < job->yd.w; ox++) {
-        tap_range rx = taps_x(job, ox);
+        sal_tap_range rx = taps_x(job, ox);
         float *out = job->y + output_offset(job, n, oy, ox);
         memset(out, 0, sizeof(float) * (size_t)c);
         int count = (ry.end - ry.first) * (rx.end - rx.first);
@@ -168,7 +153,7 @@ void sal_avg_pool_forward(sal_threadpool *pool, const sal_window *win,
 }
 
 static void avg_pool_spread(const pool_job *job, int n, int oy, int ox, int c0, int c1) {
-    tap_range ry = taps_y(job, oy), rx = taps_x(job, ox);
+    sal_tap_range ry = taps_y(job, oy), rx = taps_x(job, ox);
     int count = (ry.end - ry.first) * (rx.end - rx.first);
     if (count == 0) return;
     float share[CHANNEL_BLOCK];

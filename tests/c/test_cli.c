@@ -1,5 +1,6 @@
 /* The native CLI end to end: the ResNet50 on a photo, and every kind of bad
- * input giving exit status 1 and one clear line on stderr. */
+ * input giving exit status 1 and one clear line on stderr.  Also the label
+ * files it reads (sal_labels_parse). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 
 #include "bytes/npy.h"
 #include "check.h"
+#include "saliency.h"
 
 #define MODEL SAL_ASSETS_DIR "/resnet50/model.json"
 #define CAT SAL_ASSETS_DIR "/photos/cat.jpg"
@@ -72,6 +74,16 @@ static void test_classify(void) {
     int entries = 0;
     for (p = out_text; (p = strstr(p, "\"index\"")); p++) entries++;
     CHECK(entries == 3, "--top 3 gave %d entries", entries);
+
+    /* --labels: names are printed as JSON strings; a class without a name as null. */
+    write_text("cats.json", "{\"281\": \"tabby \\\"cat\\\"\", \"282\": \"tiger\\ncat\"}");
+    char args[1024];
+    snprintf(args, sizeof args, "classify --model " MODEL " --image " CAT " --top 3 --labels %s/cats.json", tmpdir);
+    CHECK(run_cli(args) == 0, "classify --labels: %s", err_text);
+    CHECK(strstr(out_text, "\"index\": 281, \"label\": \"tabby \\\"cat\\\"\"") &&
+              strstr(out_text, "\"index\": 282, \"label\": \"tiger\\u000acat\"") &&
+              strstr(out_text, "\"index\": 285, \"label\": null"),
+          "labels from --labels: %s", out_text);
 }
 
 static void test_explain(void) {
@@ -108,8 +120,44 @@ static void test_custom_preprocessing(void) {
     CHECK(strcmp(preset, out_text) != 0, "the tf preset gives the same scores as caffe");
 }
 
+static void test_labels(void) {
+    sal_labels labels;
+    sal_error err;
+    const char *object = "{\"2\": \"caf\\u00e9 \\\"au lait\\\"\", \"0\": \"tench\\/fish\", \"0\": \"tench\"}";
+    CHECK(sal_labels_parse(object, strlen(object), &labels, &err) == SAL_OK, "object: %s", err.message);
+    CHECK(labels.count == 3, "object: %d labels", labels.count);
+    if (labels.count == 3) {
+        CHECK(strcmp(labels.names[0], "tench") == 0, "the last of a repeated key wins: '%s'", labels.names[0]);
+        CHECK(labels.names[1] == NULL, "a missing index is NULL");
+        CHECK(strcmp(labels.names[2], "caf\xc3\xa9 \"au lait\"") == 0, "escapes decoded: '%s'", labels.names[2]);
+    }
+    sal_labels_free(&labels);
+    const char *array = "[\"a\\tb\", \"1\\/2\"]";
+    CHECK(sal_labels_parse(array, strlen(array), &labels, &err) == SAL_OK, "array: %s", err.message);
+    CHECK(labels.count == 2 && strcmp(labels.names[0], "a\tb") == 0 && strcmp(labels.names[1], "1/2") == 0,
+          "array entries");
+    sal_labels_free(&labels);
+
+    const char *bad[][2] = {
+        {"[\"a\", [\"b\"], \"c\"]", "entry 1"}, {"{\"x\": \"a\"}", "class index"},
+        {"{\"1\": 5}", "entry 0"},                  {"\"tench\"", "object or array"},
+        {"[\"a\"", "labels"},                         {"{\"-1\": \"a\"}", "class index"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int status = sal_labels_parse(bad[i][0], strlen(bad[i][0]), &labels, &err);
+        CHECK(status == SAL_ERR_FORMAT && strstr(err.message, bad[i][1]) && labels.count == 0 && !labels.names,
+              "'%s' gave %d: %s", bad[i][0], status, err.message);
+    }
+    write_text("bad-labels.json", "{\"0\": [1]}");
+    char path[512];
+    snprintf(path, sizeof path, "%s/bad-labels.json", tmpdir);
+    CHECK(sal_labels_load(path, &labels, &err) == SAL_ERR_FORMAT && strstr(err.message, "bad-labels.json"),
+          "file errors name the file: %s", err.message);
+}
+
 static void test_errors(void) {
     char args[1024];
+    expect_failure("", "missing command");
     expect_failure("frobnicate --model x", "unknown command");
     expect_failure("classify --image " CAT, "--model");
     expect_failure("classify --model /nonexistent/model.json --image " CAT, "/nonexistent/model.json");
@@ -119,6 +167,7 @@ static void test_errors(void) {
     expect_failure("classify --model " MODEL " --image " CAT " --bogus 1", "--bogus");
     expect_failure("classify --model " MODEL " --image " CAT " --std 1,0,1", "--std");
     expect_failure("classify --model " MODEL " --image " CAT " --mean 1,2", "--mean");
+    expect_failure("classify --model " MODEL " --image " CAT " --scale 1,2", "one positive number");
     expect_failure("classify --model " MODEL " --image " CAT " --channel-order grb", "grb");
     expect_failure("explain --model " MODEL " --image " CAT " --method nope --npy x.npy", "nope");
     expect_failure("explain --model " MODEL " --image " CAT " --method vanilla", "--npy");
@@ -139,6 +188,7 @@ int main(void) {
         perror("mkdtemp");
         return 1;
     }
+    test_labels();
     test_errors();
     test_classify();
     test_custom_preprocessing();

@@ -99,43 +99,52 @@ static void free_model(sal_model *m) {
     free(m);
 }
 
-enum { H = 9, W = 7, C = 3, N_IN = H * W * C, CLASSES = 5 };
+enum { H = 9, W = 7, C = 3, N_IN = H * W * C, CLASSES = 5, MAX_CLASSES = 8 };
 
 /* Gradient of logit `target` by central differences, in double from float runs. */
-static double fd_component(sal_context *ctx, float *x, int index, int target, float eps) {
-    float logits[CLASSES];
+static double fd_component(sal_context *ctx, const sal_model *m, float *x, int index, int target, float eps) {
+    float logits[MAX_CLASSES];
     float saved = x[index];
     x[index] = saved + eps;
-    sal_forward(ctx, x, 1, H, W, logits, NULL, NULL);
+    sal_forward(ctx, x, 1, m->in_h, m->in_w, logits, NULL, NULL);
     double plus = logits[target];
     x[index] = saved - eps;
-    sal_forward(ctx, x, 1, H, W, logits, NULL, NULL);
+    sal_forward(ctx, x, 1, m->in_h, m->in_w, logits, NULL, NULL);
     double minus = logits[target];
     x[index] = saved;
     return (plus - minus) / (2.0 * eps);
 }
 
-static void test_finite_differences(sal_activation act, const char *what) {
-    sal_model *m = build_model(act);
+/* Checks the input gradient of logit `target` at x against finite differences;
+ * fills grad (in_h x in_w x in_c). */
+static void check_input_gradient(const sal_model *m, const float *x0, int target, float *grad, const char *what) {
     sal_error err;
     sal_context *ctx = sal_context_create(m, 1, &err);
-    CHECK(ctx != NULL, "context: %s", err.message);
+    CHECK(ctx != NULL, "%s: context: %s", what, err.message);
     if (!ctx) return;
-    float *x = random_array(N_IN, 1.0f);
-    float grad[N_IN];
-    int target = 3;
+    int n = m->in_h * m->in_w * m->in_c;
+    float *x = malloc((size_t)n * sizeof *x);
+    memcpy(x, x0, (size_t)n * sizeof *x);
     sal_backward_request req = {.targets = &target, .input_gradient = grad};
-    CHECK(sal_backward(ctx, x, 1, H, W, &req, &err) == SAL_OK, "backward: %s", err.message);
+    CHECK(sal_backward(ctx, x, 1, m->in_h, m->in_w, &req, &err) == SAL_OK, "%s: backward: %s", what, err.message);
     double worst = 0, scale = 0;
-    for (int i = 0; i < N_IN; i++) scale = fmax(scale, fabs(grad[i]));
-    for (int i = 0; i < N_IN; i++) {
-        double fd = fd_component(ctx, x, i, target, 1e-2f);
+    for (int i = 0; i < n; i++) scale = fmax(scale, fabs(grad[i]));
+    for (int i = 0; i < n; i++) {
+        double fd = fd_component(ctx, m, x, i, target, 1e-2f);
         worst = fmax(worst, fabs(fd - grad[i]));
     }
     CHECK(scale > 1e-3, "%s: gradient vanishes (max %g)", what, scale);
     CHECK(worst <= 2e-3 + 2e-2 * scale, "%s: finite differences differ by %g (gradient scale %g)", what, worst, scale);
     free(x);
     sal_context_free(ctx);
+}
+
+static void test_finite_differences(sal_activation act, const char *what) {
+    sal_model *m = build_model(act);
+    float *x = random_array(N_IN, 1.0f);
+    float grad[N_IN];
+    check_input_gradient(m, x, 3, grad, what);
+    free(x);
     free_model(m);
 }
 
@@ -222,6 +231,192 @@ static void test_named_layers(void) {
     free_model(m);
 }
 
+static void set_dense(sal_node *n, int in, int out) {
+    n->in_channels = in;
+    n->filters = out;
+    n->weights = random_array((size_t)in * out, 1.0f / sqrtf((float)in));
+    n->bias = random_array((size_t)out, 0.1f);
+}
+
+/* scale in [0.5, 1.5), away from 0. */
+static void set_affine(sal_node *n, int channels) {
+    n->in_channels = channels;
+    n->scale = random_array((size_t)channels, 0.5f);
+    for (int c = 0; c < channels; c++) n->scale[c] += 1.0f;
+    n->shift = random_array((size_t)channels, 0.5f);
+}
+
+static sal_model *new_model(int h, int w, int c, int classes) {
+    sal_model *m = calloc(1, sizeof *m);
+    sal_graph_init(&m->graph);
+    int in = add(&m->graph, SAL_OP_INPUT, "input", -1, -1);
+    m->graph.nodes[in].input_shape = (sal_shape){4, 0, h, w, c};
+    m->in_h = h;
+    m->in_w = w;
+    m->in_c = c;
+    m->n_classes = classes;
+    return m;
+}
+
+enum { BH = 6, BW = 5, BC = 2, B_IN = BH * BW * BC, B_CLASSES = 4 };
+enum { PAD_T = 1, PAD_B = 0, PAD_L = 2, PAD_R = 1, PH = BH + PAD_T + PAD_B, PW = BW + PAD_L + PAD_R };
+
+/* input 6x5x2 -> affine -> zero pad = 'pad', read by two branches that both
+ * need its value backward: relu -> conv 3x3 same, and tanh.  Then add ->
+ * multiply(s, s) -> s * gap(s) (channel vector second) -> gap(s) * that
+ * (vector first) -> add(t, t) -> concat with the tanh -> global avg -> dense 4. */
+static sal_model *build_branchy_model(void) {
+    sal_model *m = new_model(BH, BW, BC, B_CLASSES);
+    sal_graph *g = &m->graph;
+    int af = add(g, SAL_OP_AFFINE, "affine", 0, -1);
+    set_affine(&g->nodes[af], BC);
+    int pad = add(g, SAL_OP_ZERO_PAD, "pad", af, -1);
+    g->nodes[pad].pad_top = PAD_T;
+    g->nodes[pad].pad_bottom = PAD_B;
+    g->nodes[pad].pad_left = PAD_L;
+    g->nodes[pad].pad_right = PAD_R;
+    int relu = add(g, SAL_OP_ACTIVATION, "relu", pad, -1);
+    g->nodes[relu].act = SAL_ACT_RELU;
+    int conv = add(g, SAL_OP_CONV2D, "conv", relu, -1);
+    set_conv(&g->nodes[conv], 3, 1, BC, BC, SAL_PAD_SAME);
+    int th = add(g, SAL_OP_ACTIVATION, "tanh", pad, -1);
+    g->nodes[th].act = SAL_ACT_TANH;
+    int sum = add(g, SAL_OP_ADD, "sum", conv, th);
+    int square = add(g, SAL_OP_MULTIPLY, "square", sum, sum);
+    int gate = add(g, SAL_OP_GLOBAL_AVG_POOL, "gate", square, -1);
+    g->nodes[gate].keepdims = 1;
+    int scaled = add(g, SAL_OP_MULTIPLY, "scaled", square, gate);
+    int rescaled = add(g, SAL_OP_MULTIPLY, "rescaled", gate, scaled);
+    int twice = add(g, SAL_OP_ADD, "twice", rescaled, rescaled);
+    int cat = add(g, SAL_OP_CONCAT, "concat", twice, th);
+    int gap = add(g, SAL_OP_GLOBAL_AVG_POOL, "gap", cat, -1);
+    int fc = add(g, SAL_OP_DENSE, "fc", gap, -1);
+    set_dense(&g->nodes[fc], 2 * BC, B_CLASSES);
+    /* Averages shrink the gradient; large weights lift it well above the
+     * finite differences' absolute tolerance. */
+    for (int k = 0; k < 2 * BC * B_CLASSES; k++) g->nodes[fc].weights[k] *= 50.0f;
+    g->output = fc;
+    return m;
+}
+
+/* Finite differences on the branchy net; then the gradient at 'pad', where
+ * the two branches meet, taken back through the padding and the affine map
+ * by hand must give that input gradient. */
+static void test_branches(void) {
+    sal_model *m = build_branchy_model();
+    const sal_node *affine = &m->graph.nodes[sal_graph_find(&m->graph, "affine")];
+    float *x = random_array(B_IN, 1.0f);
+    for (int i = 0; i < B_IN; i++) { /* keep the relu's inputs away from its kink */
+        int c = i % BC;
+        if (fabsf(x[i] * affine->scale[c] + affine->shift[c]) < 0.05f) x[i] += 0.1f / affine->scale[c];
+    }
+    float grad[B_IN];
+    check_input_gradient(m, x, 2, grad, "branchy net");
+
+    sal_error err;
+    sal_context *ctx = sal_context_create(m, 2, &err);
+    int target = 2;
+    float act[PH * PW * BC], pad_grad[PH * PW * BC], want_act[PH * PW * BC], want_grad[B_IN];
+    sal_backward_request req = {.targets = &target, .layer = "pad", .layer_activation = act,
+                                .layer_gradient = pad_grad};
+    CHECK(sal_backward(ctx, x, 1, BH, BW, &req, &err) == SAL_OK, "backward at 'pad': %s", err.message);
+    memset(want_act, 0, sizeof want_act);
+    for (int y = 0; y < BH; y++)
+        for (int u = 0; u < BW; u++)
+            for (int c = 0; c < BC; c++) {
+                int at = ((y + PAD_T) * PW + u + PAD_L) * BC + c, i = (y * BW + u) * BC + c;
+                want_act[at] = x[i] * affine->scale[c] + affine->shift[c];
+                want_grad[i] = pad_grad[at] * affine->scale[c];
+            }
+    CHECK_CLOSE(act, want_act, PH * PW * BC, 1e-6, 1e-6, "activation of 'pad'");
+    CHECK_CLOSE(want_grad, grad, B_IN, 1e-6, 1e-4, "gradient at 'pad' taken back to the input");
+    free(x);
+    sal_context_free(ctx);
+    free_model(m);
+}
+
+/* input 5x4x2 -> conv 3x3 same (3) -> batch norm -> relu -> global avg -> dense 3 */
+enum { FH = 5, FW = 4, FC = 2, F_OUT = 3, F_IN = FH * FW * FC, F_ACT = FH * FW * F_OUT };
+static sal_model *build_conv_bn_model(unsigned seed) {
+    rng_state = seed;
+    sal_model *m = new_model(FH, FW, FC, 3);
+    sal_graph *g = &m->graph;
+    int conv = add(g, SAL_OP_CONV2D, "conv", 0, -1);
+    set_conv(&g->nodes[conv], 3, 1, FC, F_OUT, SAL_PAD_SAME);
+    int bn = add(g, SAL_OP_AFFINE, "bn", conv, -1);
+    set_affine(&g->nodes[bn], F_OUT);
+    g->nodes[bn].scale[1] = -g->nodes[bn].scale[1];
+    int relu = add(g, SAL_OP_ACTIVATION, "relu", bn, -1);
+    g->nodes[relu].act = SAL_ACT_RELU;
+    int gap = add(g, SAL_OP_GLOBAL_AVG_POOL, "gap", relu, -1);
+    int fc = add(g, SAL_OP_DENSE, "fc", gap, -1);
+    set_dense(&g->nodes[fc], F_OUT, 3);
+    g->output = fc;
+    return m;
+}
+
+/* Activation and gradient (of logit 1) at `layer` of a conv_bn model. */
+static int conv_bn_layer(const sal_model *m, const float *x, const char *layer, float *act, float *grad,
+                         sal_error *err) {
+    sal_context *ctx = sal_context_create(m, 1, err);
+    if (!ctx) return err->status;
+    int target = 1;
+    sal_backward_request req = {.targets = &target, .layer = layer, .layer_activation = act, .layer_gradient = grad};
+    int status = sal_backward(ctx, x, 1, FH, FW, &req, err);
+    sal_context_free(ctx);
+    return status;
+}
+
+/* A convolution whose batch norm was folded in still answers with its own
+ * output and gradient: the same as in the unfolded graph. */
+static void test_folded_batch_norm(void) {
+    sal_model *plain = build_conv_bn_model(777u), *folded = build_conv_bn_model(777u);
+    sal_error err;
+    CHECK(sal_graph_simplify(&folded->graph, &err) == SAL_OK, "simplify: %s", err.message);
+    CHECK(folded->graph.n_nodes == plain->graph.n_nodes - 1, "the batch norm was not folded");
+    float *x = random_array(F_IN, 1.0f);
+    const char *layers[] = {"bn", "conv"};
+    float act[F_ACT], grad[F_ACT], want_act[F_ACT], want_grad[F_ACT];
+    for (int l = 0; l < 2; l++) {
+        CHECK(conv_bn_layer(plain, x, layers[l], want_act, want_grad, &err) == SAL_OK, "plain: %s", err.message);
+        CHECK(conv_bn_layer(folded, x, layers[l], act, grad, &err) == SAL_OK, "folded: %s", err.message);
+        CHECK_CLOSE(act, want_act, F_ACT, 1e-5, 1e-4, layers[l]);
+        CHECK_CLOSE(grad, want_grad, F_ACT, 1e-7, 1e-5, layers[l]);
+    }
+    /* A batch norm that zeroes channel 2: the conv's output there is lost,
+     * its gradient there is 0. */
+    folded->graph.nodes[1].fold_scale[2] = 0.0f;
+    CHECK(conv_bn_layer(folded, x, "conv", act, NULL, &err) == SAL_ERR_UNSUPPORTED && strstr(err.message, "'bn'"),
+          "activation through a zeroed channel: %s", err.message);
+    CHECK(conv_bn_layer(folded, x, "conv", NULL, grad, &err) == SAL_OK, "gradient only: %s", err.message);
+    for (int k = 2; k < F_ACT; k += F_OUT) want_grad[k] = 0.0f;
+    CHECK_CLOSE(grad, want_grad, F_ACT, 1e-7, 1e-5, "gradient at 'conv' with channel 2 zeroed");
+    free(x);
+    free_model(plain);
+    free_model(folded);
+}
+
+/* Class scores that are not one vector per image are refused, not written
+ * past the caller's batch x classes buffer. */
+static void test_spatial_output(void) {
+    sal_model *m = new_model(4, 4, 2, 3);
+    int conv = add(&m->graph, SAL_OP_CONV2D, "conv", 0, -1);
+    set_conv(&m->graph.nodes[conv], 1, 1, 2, 3, SAL_PAD_VALID);
+    m->graph.output = conv;
+    sal_error err;
+    sal_context *ctx = sal_context_create(m, 1, &err);
+    float *x = random_array(4 * 4 * 2, 1.0f);
+    float logits[3], grad[4 * 4 * 2];
+    CHECK(sal_forward(ctx, x, 1, 4, 4, logits, NULL, &err) == SAL_ERR_UNSUPPORTED && strstr(err.message, "conv"),
+          "spatial scores, forward: %s", err.message);
+    sal_backward_request req = {.input_gradient = grad, .logits = logits};
+    CHECK(sal_backward(ctx, x, 1, 4, 4, &req, &err) == SAL_ERR_UNSUPPORTED, "spatial scores, backward: %s",
+          err.message);
+    free(x);
+    sal_context_free(ctx);
+    free_model(m);
+}
+
 static void test_errors(void) {
     sal_model *m = build_model(SAL_ACT_RELU);
     sal_error err;
@@ -239,6 +434,14 @@ static void test_errors(void) {
           "unknown layer: %s", err.message);
     req.layer = "softmax";
     CHECK(sal_backward(ctx, x, 1, H, W, &req, &err) == SAL_ERR_ARGUMENT, "layer after logits: %s", err.message);
+    req.layer = NULL;
+    CHECK(sal_backward(ctx, x, 1, H, W, &req, &err) == SAL_ERR_ARGUMENT && strstr(err.message, "layer name"),
+          "activation without a layer: %s", err.message);
+    req.layer_activation = NULL;
+    req.relu_rule = (sal_relu_rule)7;
+    CHECK(sal_backward(ctx, x, 1, H, W, &req, &err) == SAL_ERR_ARGUMENT && strstr(err.message, "7"),
+          "unknown ReLU rule: %s", err.message);
+    req.relu_rule = SAL_RELU_GUIDED;
     x[17] = NAN;
     CHECK(sal_forward(ctx, x, 1, H, W, NULL, NULL, &err) == SAL_ERR_NUMERIC && strstr(err.message, "NaN"),
           "NaN input: %s", err.message);
@@ -259,5 +462,8 @@ int main(void) {
     test_batches_threads_and_replanning();
     test_named_layers();
     test_errors();
+    test_branches();
+    test_folded_batch_norm();
+    test_spatial_output();
     return check_report();
 }

@@ -37,7 +37,6 @@ typedef struct {
 
 typedef struct {
     char name[256];
-    char dir[PATH_LEN];
     char layer[256];
     array input, targets, logits, probs, layer_act, layer_grad;
     array grad[3]; /* indexed by sal_relu_rule */
@@ -76,7 +75,6 @@ static int read_layer_name(const char *dir, char *name, size_t size) {
 static int read_golden(const char *dir, const char *name, golden *g) {
     memset(g, 0, sizeof *g);
     snprintf(g->name, sizeof g->name, "%s", name);
-    snprintf(g->dir, sizeof g->dir, "%s", dir);
     int ok = read_array(dir, "input.npy", &g->input) & read_array(dir, "targets.npy", &g->targets) &
              read_array(dir, "logits.npy", &g->logits) & read_array(dir, "probs.npy", &g->probs) &
              read_array(dir, "grad_standard.npy", &g->grad[SAL_RELU_STANDARD]) &
@@ -86,10 +84,13 @@ static int read_golden(const char *dir, const char *name, golden *g) {
              read_array(dir, "layer_grad.npy", &g->layer_grad) &
              read_layer_name(dir, g->layer, sizeof g->layer);
     if (!ok) return 0;
-    CHECK(g->input.ndim == 4 && g->logits.ndim == 2 && g->layer_act.ndim == 4 &&
-              g->logits.shape[0] == g->input.shape[0] && (int)g->targets.count == g->input.shape[0],
-          "%s: golden shapes do not fit together", name);
-    return g->input.ndim == 4 && g->logits.ndim == 2 && g->layer_act.ndim == 4;
+    int fit = g->input.ndim == 4 && g->logits.ndim == 2 && g->layer_act.ndim == 4 &&
+              g->logits.shape[0] == g->input.shape[0] && (int)g->targets.count == g->input.shape[0] &&
+              g->probs.count == g->logits.count && g->layer_grad.count == g->layer_act.count &&
+              g->layer_act.shape[0] == g->input.shape[0];
+    for (int rule = 0; rule < 3; rule++) fit = fit && g->grad[rule].count == g->input.count;
+    CHECK(fit, "%s: golden shapes do not fit together", name);
+    return fit;
 }
 
 static void free_golden(golden *g) {

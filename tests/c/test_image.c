@@ -419,6 +419,9 @@ static void test_resize_errors(void) {
     CHECK(sal_image_resize_crop(&in, 100000, 10, &out, &err) == SAL_ERR_ARGUMENT, "huge width");
     CHECK(strstr(err.message, "100000") != NULL, "message '%s'", err.message);
     CHECK(out.data == NULL, "failed resize left data");
+    float *pixels = in.data;
+    CHECK(sal_image_resize_crop(&in, 2, 2, &in, &err) == SAL_ERR_ARGUMENT, "resize in place");
+    CHECK(in.data == pixels && in.width == 4, "resize in place damaged the input");
     sal_image_free(&in);
 }
 

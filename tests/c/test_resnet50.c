@@ -13,13 +13,15 @@
  * levels.  Measured with the reference itself fed stb's pixels: input stats
  * move by <= 0.025, logits by <= 0.014, probabilities by <= 5e-4, and since
  * ReLU masks flip, the pooled gradient's cosine drops to 0.985 (cat) and
- * 0.992 (coffee) with its stats within 2.3%.  The photo checks allow for
- * that, no more.  Rank swaps are allowed only between classes whose
- * reference logits are within 0.05 (the cat's 5th and 6th classes are 0.003
- * apart).  The "pattern" input is a synthetic image computed here and in the
- * reference by the same formula, with no decoder or resize in between: it
- * gets the tight checks (top 5 identical, gradient cosine >= 0.999, stats
- * within 1%).  Finally both photos run as one batch through
+ * 0.992 (coffee) with its stats within 2.3%.  The library lands at input
+ * stats <= 0.023, logits <= 0.014, probabilities <= 5e-4, cosine 0.983
+ * (cat), stats within 1.7%; photo_tolerances are about 2 to 4 times that.
+ * Rank swaps are allowed only between classes whose reference logits are
+ * within 0.05 (the cat's 5th and 6th classes are 0.003 apart).  The
+ * "pattern" input is a synthetic image computed here and in the reference by
+ * the same formula, with no decoder or resize in between: it gets the tight
+ * checks (top 5 identical, logits within 1e-3, gradient cosine >= 0.9999,
+ * stats within 0.1%).  Finally both photos run as one batch through
  * sal_vanilla_gradients and must agree with the single-image runs. */
 #include <math.h>
 #include <stdio.h>
@@ -46,7 +48,7 @@ typedef struct {
     double grad_stats_rtol;
 } tolerances;
 
-static const tolerances photo_tolerances = {0.1, 0.05, 0.05, 1e-3, 0.97, 0.05};
+static const tolerances photo_tolerances = {0.05, 0.05, 0.05, 1e-3, 0.97, 0.05};
 static const tolerances pattern_tolerances = {1e-3, 0.0, 1e-3, 1e-4, 0.9999, 1e-3};
 
 typedef struct {
@@ -240,8 +242,7 @@ static int run_single(sal_context *ctx, const sal_preprocess *pre, const float *
     status = sal_backward(ctx, input, 1, SIZE, SIZE, &request, &err);
     CHECK(status == SAL_OK, "sal_backward: %s", err.message);
     if (status != SAL_OK) return 0;
-    CHECK(memcmp(backward_logits, r->logits, sizeof backward_logits) == 0 ||
-              check_close_ratio(backward_logits, r->logits, CLASSES, 1e-4, 1e-5) <= 1.0,
+    CHECK(check_close_ratio(backward_logits, r->logits, CLASSES, 1e-4, 1e-5) <= 1.0,
           "sal_backward's logits differ from sal_forward's");
     sal_preprocess_gradient_to_rgb(pre, r->grad, PIXELS);
     return 1;
