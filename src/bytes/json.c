@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,12 +29,66 @@ static void position_of(const char *text, size_t offset, int *line, int *column)
     }
 }
 
+static int fail_at(const char *text, size_t offset, const char *problem, sal_error *err) {
+    int line, column;
+    position_of(text, offset, &line, &column);
+    return sal_fail(err, SAL_ERR_FORMAT, "invalid JSON at line %d, column %d%s", line, column, problem);
+}
+
 static int syntax_error(const char *text, size_t length, const jsmn_parser *parser, int code, sal_error *err) {
     if (code == JSMN_ERROR_PART) return sal_fail(err, SAL_ERR_FORMAT, "invalid JSON: the text ends too early");
-    int line, column;
-    size_t at = parser->pos < length ? parser->pos : length;
-    position_of(text, at, &line, &column);
-    return sal_fail(err, SAL_ERR_FORMAT, "invalid JSON at line %d, column %d", line, column);
+    return fail_at(text, parser->pos < length ? parser->pos : length, "", err);
+}
+
+/* Length of the UTF-8 sequence at s (n bytes available), or 0 when it is not
+ * one: a bad lead or continuation byte, an overlong form, a surrogate, or a
+ * code point above U+10FFFF. */
+static int utf8_sequence(const unsigned char *s, size_t n) {
+    if (s[0] < 0x80) return 1;
+    int len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc0 ? 2 : 0;
+    if (len == 0 || s[0] > 0xf4 || (size_t)len > n) return 0;
+    uint32_t cp = s[0] & (0x7fu >> len);
+    for (int k = 1; k < len; k++) {
+        if ((s[k] & 0xc0) != 0x80) return 0;
+        cp = cp << 6 | (s[k] & 0x3fu);
+    }
+    static const uint32_t smallest[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < smallest[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+    return len;
+}
+
+static int check_utf8(const char *text, size_t length, sal_error *err) {
+    for (size_t i = 0; i < length;) {
+        int len = utf8_sequence((const unsigned char *)text + i, length - i);
+        if (len == 0) return fail_at(text, i, ": the text is not UTF-8", err);
+        i += (size_t)len;
+    }
+    return SAL_OK;
+}
+
+/* jsmn finds the array or object a bracket closes by walking up from the last
+ * token, a walk as long as the nesting is deep: unbounded depth would make
+ * parsing quadratic. */
+#define MAX_DEPTH 128
+
+static int check_depth(const char *text, size_t length, sal_error *err) {
+    int depth = 0, in_string = 0;
+    for (size_t i = 0; i < length && text[i] != '\0'; i++) { /* jsmn too stops at a NUL */
+        char c = text[i];
+        if (in_string) {
+            if (c == '\\') i++;
+            else if (c == '"') in_string = 0;
+        } else if (c == '"') {
+            in_string = 1;
+        } else if ((c == '[' || c == '{') && ++depth > MAX_DEPTH) {
+            char problem[64];
+            snprintf(problem, sizeof problem, ": nested more than %d deep", MAX_DEPTH);
+            return fail_at(text, i, problem, err);
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            depth--;
+        }
+    }
+    return SAL_OK;
 }
 
 static int is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -99,18 +154,21 @@ static int convert_tokens(sal_json *doc, const jsmntok_t *raw, int n, sal_error 
 static int valid_value(const sal_json_token *t) { return t->kind != SAL_JSON_STRING || t->size == 0; }
 static int valid_key(const sal_json_token *t) { return t->kind == SAL_JSON_STRING && t->size == 1; }
 
-/* Fills every token's `next` (children come after their parent, so a reverse
- * sweep sees them first) and checks the object/key/value structure. */
+/* Fills every token's `next` and every array's slice of doc->elements
+ * (children come after their parent, so a reverse sweep sees them first) and
+ * checks the object/key/value structure. */
 static int link_tokens(sal_json *doc, sal_error *err) {
     sal_json_token *tok = doc->tokens;
-    int n = doc->n_tokens;
+    int n = doc->n_tokens, used = 0;
     for (int i = n - 1; i >= 0; i--) {
         int j = i + 1;
-        int is_object = tok[i].kind == SAL_JSON_OBJECT;
+        int is_object = tok[i].kind == SAL_JSON_OBJECT, is_array = tok[i].kind == SAL_JSON_ARRAY;
+        tok[i].elements = used;
         for (int k = 0; k < tok[i].size; k++) { /* primitives have none */
             if (j >= n) return sal_fail(err, SAL_ERR_FORMAT, "invalid JSON structure");
             int ok = is_object ? valid_key(&tok[j]) : valid_value(&tok[j]);
             if (!ok) return sal_fail(err, SAL_ERR_FORMAT, "invalid JSON structure near byte %d", tok[j].start);
+            if (is_array) doc->elements[used++] = j; /* every token is one array's element at most */
             j = tok[j].next;
         }
         tok[i].next = j;
@@ -126,9 +184,13 @@ static int tokenize(sal_json *doc, sal_error *err) {
     int count = jsmn_parse(&parser, doc->text, doc->length, NULL, 0);
     if (count < 0) return syntax_error(doc->text, doc->length, &parser, count, err);
     if (count == 0) return sal_fail(err, SAL_ERR_FORMAT, "invalid JSON: the document is empty");
-    jsmntok_t *raw = malloc((size_t)count * sizeof *raw);
-    doc->tokens = malloc((size_t)count * sizeof *doc->tokens);
-    if (!raw || !doc->tokens) {
+    jsmntok_t *raw = NULL;
+    if ((size_t)count <= SIZE_MAX / sizeof *doc->tokens) { /* the largest of the three per-token records */
+        raw = malloc((size_t)count * sizeof *raw);
+        doc->tokens = malloc((size_t)count * sizeof *doc->tokens);
+        doc->elements = malloc((size_t)count * sizeof *doc->elements);
+    }
+    if (!raw || !doc->tokens || !doc->elements) {
         free(raw);
         return sal_fail(err, SAL_ERR_MEMORY, "out of memory parsing JSON (%d tokens)", count);
     }
@@ -151,7 +213,9 @@ int sal_json_parse(sal_json *doc, const char *text, size_t length, sal_error *er
     if (length >= INT_MAX) return sal_fail(err, SAL_ERR_FORMAT, "JSON text too large (%zu bytes)", length);
     doc->text = text;
     doc->length = length;
-    int status = tokenize(doc, err);
+    int status = check_utf8(text, length, err);
+    if (status == SAL_OK) status = check_depth(text, length, err);
+    if (status == SAL_OK) status = tokenize(doc, err);
     if (status == SAL_OK) status = link_tokens(doc, err);
     if (status != SAL_OK) sal_json_free(doc);
     return status;
@@ -159,6 +223,7 @@ int sal_json_parse(sal_json *doc, const char *text, size_t length, sal_error *er
 
 void sal_json_free(sal_json *doc) {
     free(doc->tokens);
+    free(doc->elements);
     memset(doc, 0, sizeof *doc);
 }
 
@@ -209,9 +274,7 @@ int sal_json_length(const sal_json *doc, int array) {
 int sal_json_at(const sal_json *doc, int array, int index) {
     const sal_json_token *t = token_at(doc, array);
     if (!t || t->kind != SAL_JSON_ARRAY || index < 0 || index >= t->size) return -1;
-    int k = array + 1;
-    for (int i = 0; i < index; i++) k = doc->tokens[k].next;
-    return k;
+    return doc->elements[t->elements + index];
 }
 
 int sal_json_is_null(const sal_json *doc, int value) {
@@ -323,10 +386,8 @@ static char simple_escape(char c) {
     }
 }
 
-int sal_json_get_string(const sal_json *doc, int value, char *out, size_t capacity, const char *what,
-                        sal_error *err) {
-    const sal_json_token *t = token_at(doc, value);
-    if (!t || t->kind != SAL_JSON_STRING) return wrong_kind(doc, value, "a string", what, err);
+static int decode_string(const sal_json *doc, const sal_json_token *t, char *out, size_t capacity,
+                         const char *what, sal_error *err) {
     const char *s = doc->text + t->start, *end = doc->text + t->end;
     size_t n = 0;
     while (s < end) {
@@ -336,6 +397,7 @@ int sal_json_get_string(const sal_json *doc, int value, char *out, size_t capaci
             uint32_t cp;
             int used = decode_unicode(s + 2, end, &cp);
             if (used < 0) return sal_fail(err, SAL_ERR_FORMAT, "%s: bad \\u escape", what);
+            if (cp == 0) return sal_fail(err, SAL_ERR_FORMAT, "%s: holds a \\u0000 character", what);
             len = utf8_length(cp);
             utf8_write(cp, one);
             s += 2 + used;
@@ -352,4 +414,13 @@ int sal_json_get_string(const sal_json *doc, int value, char *out, size_t capaci
     }
     out[n] = '\0';
     return SAL_OK;
+}
+
+int sal_json_get_string(const sal_json *doc, int value, char *out, size_t capacity, const char *what,
+                        sal_error *err) {
+    const sal_json_token *t = token_at(doc, value);
+    int status = t && t->kind == SAL_JSON_STRING ? decode_string(doc, t, out, capacity, what, err)
+                                                 : wrong_kind(doc, value, "a string", what, err);
+    if (status && capacity > 0) out[0] = '\0';
+    return status;
 }

@@ -26,6 +26,7 @@ typedef struct {
     int start, end;  /* byte range in the text (strings: without quotes) */
     int size;        /* arrays: elements; objects: members */
     int next;        /* index of the token after this value's subtree */
+    int elements;    /* arrays: where their element indices start in sal_json.elements */
 } sal_json_token;
 
 typedef struct {
@@ -33,10 +34,12 @@ typedef struct {
     size_t length;
     sal_json_token *tokens;
     int n_tokens;
+    int *elements;     /* token indices of every array's elements, so that sal_json_at is O(1) */
 } sal_json;
 
-/* Parses text[0..length); the root value is token 0.  On failure the
- * document is left empty (sal_json_free is still safe). */
+/* Parses text[0..length), which must be UTF-8 with arrays and objects nested
+ * at most 128 deep; the root value is token 0.  On failure the document is
+ * left empty (sal_json_free is still safe). */
 int sal_json_parse(sal_json *doc, const char *text, size_t length, sal_error *err);
 void sal_json_free(sal_json *doc);
 
@@ -59,7 +62,8 @@ int sal_json_get_number(const sal_json *doc, int value, double *out, const char 
 int sal_json_get_int(const sal_json *doc, int value, int *out, const char *what, sal_error *err);
 int sal_json_get_bool(const sal_json *doc, int value, int *out, const char *what, sal_error *err);
 /* Copies the decoded string (escapes resolved, UTF-8) with a '\0'; a string
- * that does not fit in `capacity` bytes is an error. */
+ * that does not fit in `capacity` bytes, or holds \u0000, is an error (out
+ * is then the empty string). */
 int sal_json_get_string(const sal_json *doc, int value, char *out, size_t capacity, const char *what,
                         sal_error *err);
 

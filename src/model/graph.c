@@ -88,7 +88,7 @@ int sal_graph_add_alias(sal_graph *g, const char *name, int node) {
     if (node < 0 || node >= g->n_nodes) return SAL_ERR_ARGUMENT;
     /* Capacity is the next power of two, so growing needs no extra field. */
     if (g->n_aliases == 0 || is_power_of_two(g->n_aliases)) {
-        int cap = g->n_aliases ? g->n_aliases * 2 : 8;
+        int cap = g->n_aliases ? g->n_aliases * 2 : 1;
         struct sal_alias *aliases = realloc(g->aliases, (size_t)cap * sizeof *aliases);
         if (!aliases) return SAL_ERR_MEMORY;
         g->aliases = aliases;
@@ -146,25 +146,6 @@ const char *sal_op_name(sal_op_type op) {
 
 /* ---------------------------------------------------------- simplifying */
 
-/* Makes every reader of node `from` read node `to` instead. */
-static void bypass(sal_graph *g, int from, int to) {
-    for (int j = from + 1; j < g->n_nodes; j++)
-        for (int k = 0; k < g->nodes[j].n_inputs; k++)
-            if (g->nodes[j].inputs[k] == from) g->nodes[j].inputs[k] = to;
-    for (int j = 0; j < g->n_aliases; j++)
-        if (g->aliases[j].node == from) g->aliases[j].node = to;
-    if (g->output == from) g->output = to;
-}
-
-static int count_readers(const sal_graph *g, const unsigned char *removed, int node) {
-    int uses = 0;
-    for (int j = node + 1; j < g->n_nodes; j++) {
-        if (removed[j]) continue;
-        for (int k = 0; k < g->nodes[j].n_inputs; k++) uses += g->nodes[j].inputs[k] == node;
-    }
-    return uses;
-}
-
 /* Output channels of a weighted node, or 0 for other ops. */
 static int weighted_out_channels(const sal_node *node) {
     switch (node->op) {
@@ -184,19 +165,21 @@ static size_t weight_count(const sal_node *node) {
     }
 }
 
-static int can_fold(const sal_graph *g, const unsigned char *removed, int affine) {
+/* A batch norm folds into the weighted node it reads when nothing else reads
+ * that node's output (aliases may: they are told it is the output before the
+ * fold) and no batch norm was folded into it yet. */
+static int can_fold(const sal_graph *g, const int *readers, int affine) {
     const sal_node *a = &g->nodes[affine];
     if (a->n_inputs != 1) return 0;
     int p = a->inputs[0];
-    return weighted_out_channels(&g->nodes[p]) > 0 && g->nodes[p].weights && p != g->output &&
-           count_readers(g, removed, p) == 1;
+    const sal_node *target = &g->nodes[p];
+    return weighted_out_channels(target) > 0 && target->weights && !target->fold_scale && p != g->output &&
+           readers[p] == 1;
 }
 
 /* Remembers the folded affine map, so that the node's output before it can be
- * recovered, and gives the node the batch norm's name. */
+ * recovered. */
 static int keep_fold(sal_node *target, const sal_node *affine, int channels, sal_error *err) {
-    if (target->fold_scale)
-        return sal_fail(err, SAL_ERR_FORMAT, "layer '%s': a second batch norm folded into one node", affine->name);
     size_t bytes = (size_t)channels * sizeof(float);
     target->fold_scale = malloc(bytes);
     target->fold_shift = malloc(bytes);
@@ -225,19 +208,72 @@ static int fold_affine(sal_node *target, const sal_node *affine, sal_error *err)
     return keep_fold(target, affine, channels, err);
 }
 
-/* Removes node i after pointing its readers at `replacement`; its name lives on as an alias. */
-static int remove_into(sal_graph *g, unsigned char *removed, int i, int replacement, sal_error *err) {
-    bypass(g, i, replacement);
-    if (sal_graph_add_alias(g, g->nodes[i].name, replacement) != SAL_OK)
-        return sal_fail(err, SAL_ERR_MEMORY, "out of memory simplifying the graph");
-    removed[i] = 1;
+static int out_of_memory(sal_error *err) {
+    return sal_fail(err, SAL_ERR_MEMORY, "out of memory simplifying the graph");
+}
+
+/* Simplification keeps forward[i]: the node whose output is node i's (i while
+ * it stays).  Inputs only point back, so walking the nodes in order, the
+ * forward of every input is already final. */
+
+/* Every identity forwards to what it passes on, and its name becomes an alias
+ * there; other nodes read through identities; readers[] counts their readers. */
+static int bypass_identities(sal_graph *g, int *forward, int *readers, sal_error *err) {
+    for (int i = 0; i < g->n_nodes; i++) {
+        sal_node *node = &g->nodes[i];
+        forward[i] = i;
+        if (node->op == SAL_OP_IDENTITY) {
+            if (node->n_inputs != 1)
+                return sal_fail(err, SAL_ERR_FORMAT, "layer '%s': takes %d inputs, expected 1", node->name,
+                                node->n_inputs);
+            forward[i] = forward[node->inputs[0]];
+            if (sal_graph_add_alias(g, node->name, forward[i]) != SAL_OK) return out_of_memory(err);
+            continue;
+        }
+        for (int k = 0; k < node->n_inputs; k++) {
+            node->inputs[k] = forward[node->inputs[k]];
+            readers[node->inputs[k]]++;
+        }
+    }
+    if (g->output >= 0) g->output = forward[g->output];
     return SAL_OK;
 }
 
-static void compact(sal_graph *g, const unsigned char *removed, int *new_index) {
+/* Folds batch norms into their weighted nodes, which take the batch norm's
+ * name (their own becomes an alias); the batch norm forwards to them. */
+static int fold_batch_norms(sal_graph *g, int *forward, int *readers, sal_error *err) {
+    for (int i = 0; i < g->n_nodes; i++) {
+        sal_node *node = &g->nodes[i];
+        if (forward[i] != i) continue; /* an identity, gone */
+        for (int k = 0; k < node->n_inputs; k++) node->inputs[k] = forward[node->inputs[k]];
+        if (node->op != SAL_OP_AFFINE || !can_fold(g, readers, i)) continue;
+        int target = node->inputs[0];
+        int status = fold_affine(&g->nodes[target], node, err);
+        if (status != SAL_OK) return status;
+        if (sal_graph_add_alias(g, g->nodes[target].name, target) != SAL_OK) return out_of_memory(err);
+        copy_name(g->nodes[target].name, node->name);
+        forward[i] = target;
+        readers[target] = readers[i]; /* the batch norm's readers now read the target */
+        if (g->output == i) g->output = target;
+    }
+    return SAL_OK;
+}
+
+/* Aliases made since `first`: one of a folded batch norm moves to the node it
+ * was folded into; one of that node names its output before the fold. */
+static void settle_aliases(sal_graph *g, int first, const int *forward) {
+    for (int j = first; j < g->n_aliases; j++) {
+        struct sal_alias *alias = &g->aliases[j];
+        if (forward[alias->node] != alias->node) alias->node = forward[alias->node];
+        else alias->before_fold = g->nodes[alias->node].fold_scale != NULL;
+    }
+}
+
+/* Drops the nodes that forward elsewhere and renumbers the rest. */
+static void compact(sal_graph *g, const int *forward, int *new_index) {
     int kept = 0;
     for (int i = 0; i < g->n_nodes; i++) {
-        if (removed[i]) {
+        if (forward[i] != i) {
             free_node(&g->nodes[i]);
             new_index[i] = -1;
             continue;
@@ -253,43 +289,21 @@ static void compact(sal_graph *g, const unsigned char *removed, int *new_index) 
     if (g->output >= 0) g->output = new_index[g->output];
 }
 
-static int simplify_node(sal_graph *g, unsigned char *removed, int i, sal_error *err) {
-    sal_node *node = &g->nodes[i];
-    if (node->op == SAL_OP_IDENTITY) {
-        if (node->n_inputs != 1)
-            return sal_fail(err, SAL_ERR_FORMAT, "layer '%s': takes %d inputs, expected 1", node->name,
-                            node->n_inputs);
-        return remove_into(g, removed, i, node->inputs[0], err);
-    }
-    if (node->op == SAL_OP_AFFINE && can_fold(g, removed, i)) {
-        int target = node->inputs[0];
-        int status = fold_affine(&g->nodes[target], node, err);
-        if (status != SAL_OK) return status;
-        if (sal_graph_add_alias(g, g->nodes[target].name, target) != SAL_OK)
-            return sal_fail(err, SAL_ERR_MEMORY, "out of memory simplifying the graph");
-        for (int j = 0; j < g->n_aliases; j++) /* names of the node's output so far mean the unfolded one */
-            if (g->aliases[j].node == target) g->aliases[j].before_fold = 1;
-        copy_name(g->nodes[target].name, node->name);
-        bypass(g, i, target);
-        removed[i] = 1;
-        return SAL_OK;
-    }
-    return SAL_OK;
-}
-
 int sal_graph_simplify(sal_graph *g, sal_error *err) {
     if (g->n_nodes == 0) return SAL_OK;
-    unsigned char *removed = calloc((size_t)g->n_nodes, 1);
+    int *forward = calloc((size_t)g->n_nodes, sizeof *forward);
+    int *readers = calloc((size_t)g->n_nodes, sizeof *readers);
     int *new_index = malloc((size_t)g->n_nodes * sizeof *new_index);
-    if (!removed || !new_index) {
-        free(removed);
-        free(new_index);
-        return sal_fail(err, SAL_ERR_MEMORY, "out of memory simplifying the graph");
+    int first_alias = g->n_aliases;
+    int status = forward && readers && new_index ? SAL_OK : out_of_memory(err);
+    if (status == SAL_OK) status = bypass_identities(g, forward, readers, err);
+    if (status == SAL_OK) status = fold_batch_norms(g, forward, readers, err);
+    if (status == SAL_OK) {
+        settle_aliases(g, first_alias, forward);
+        compact(g, forward, new_index);
     }
-    int status = SAL_OK;
-    for (int i = 0; i < g->n_nodes && status == SAL_OK; i++) status = simplify_node(g, removed, i, err);
-    if (status == SAL_OK) compact(g, removed, new_index);
-    free(removed);
+    free(forward);
+    free(readers);
     free(new_index);
     return status;
 }
@@ -322,7 +336,7 @@ static int expect_channels(const sal_node *node, sal_shape in, int expected, sal
 }
 
 static int window_axis(const sal_node *node, int in, int k, int stride, int dilation, int *out, sal_error *err) {
-    if (k < 1 || stride < 1 || dilation < 1)
+    if (k < 1 || stride < 1 || dilation < 1 || (long long)dilation * (k - 1) >= INT_MAX)
         return sal_fail(err, SAL_ERR_FORMAT, "layer '%s': invalid window (size %d, stride %d, dilation %d)",
                         node->name, k, stride, dilation);
     int pad_total = 0, pad_first = 0;
@@ -349,16 +363,14 @@ static int infer_window(const sal_node *node, sal_shape in, int channels, sal_sh
 static int infer_weighted(const sal_node *node, sal_shape in, sal_shape *out, sal_error *err) {
     int status = expect_channels(node, in, node->in_channels, err);
     if (status) return status;
-    if (node->op == SAL_OP_DENSE) {
-        *out = in;
-        out->c = node->filters;
-        return SAL_OK;
-    }
     long long channels =
-        node->op == SAL_OP_CONV2D ? node->filters : (long long)node->in_channels * node->depth_multiplier;
+        node->op == SAL_OP_DEPTHWISE_CONV2D ? (long long)node->in_channels * node->depth_multiplier : node->filters;
     if (channels < 1 || channels > INT_MAX)
         return sal_fail(err, SAL_ERR_FORMAT, "layer '%s': invalid output channel count %lld", node->name, channels);
-    return infer_window(node, in, (int)channels, out, err);
+    if (node->op != SAL_OP_DENSE) return infer_window(node, in, (int)channels, out, err);
+    *out = in;
+    out->c = (int)channels;
+    return SAL_OK;
 }
 
 static int same_shape(sal_shape a, sal_shape b) {

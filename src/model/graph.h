@@ -110,10 +110,10 @@ int sal_graph_add_alias(sal_graph *g, const char *name, int node);
 int sal_graph_find(const sal_graph *g, const char *name);
 int sal_graph_find_layer(const sal_graph *g, const char *name, int *before_fold);
 
-/* Folds BatchNormalization (given as SAL_OP_AFFINE) into a directly preceding
- * convolution or dense node whose output feeds nothing else (the node takes the
- * batch norm's name; see sal_alias), and removes identity nodes.
- * Keeps topological order; renumbers inputs. */
+/* Removes identity nodes and folds BatchNormalization (given as SAL_OP_AFFINE)
+ * into the convolution or dense node it reads when that node feeds no other
+ * node and has none folded in yet (the node takes the batch norm's name; see
+ * sal_alias).  Keeps topological order; renumbers inputs.  Linear time. */
 int sal_graph_simplify(sal_graph *g, sal_error *err);
 
 /* Infers every node's output shape for an input of batch x height x width

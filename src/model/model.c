@@ -107,21 +107,36 @@ static int probe_shapes(const sal_model *model, sal_shape **shapes, sal_error *e
     return status;
 }
 
+/* Aliases by node, those naming the output before a fold first, then in the
+ * order they were made. */
+static int alias_order(const void *a, const void *b) {
+    const struct sal_alias *x = *(const struct sal_alias *const *)a, *y = *(const struct sal_alias *const *)b;
+    if (x->node != y->node) return x->node < y->node ? -1 : 1;
+    if (x->before_fold != y->before_fold) return x->before_fold ? -1 : 1;
+    return x < y ? -1 : x > y;
+}
+
 /* Node names and aliases in graph order: a folded convolution before its
  * batch norm, a dropped Dropout after the layer it passes on. */
 static int list_layer_names(sal_model *model, sal_error *err) {
     const sal_graph *g = &model->graph;
     model->layer_names = malloc((size_t)(g->n_nodes + g->n_aliases) * sizeof *model->layer_names);
-    if (!model->layer_names) return sal_fail(err, SAL_ERR_MEMORY, "out of memory");
-    int n = 0;
+    const struct sal_alias **aliases = malloc((size_t)(g->n_aliases ? g->n_aliases : 1) * sizeof *aliases);
+    if (!model->layer_names || !aliases) {
+        free(aliases);
+        return sal_fail(err, SAL_ERR_MEMORY, "out of memory");
+    }
+    for (int a = 0; a < g->n_aliases; a++) aliases[a] = &g->aliases[a];
+    qsort(aliases, (size_t)g->n_aliases, sizeof *aliases, alias_order);
+    int n = 0, a = 0;
     for (int i = 0; i < g->n_nodes; i++) {
-        for (int a = 0; a < g->n_aliases; a++)
-            if (g->aliases[a].node == i && g->aliases[a].before_fold) model->layer_names[n++] = g->aliases[a].name;
+        while (a < g->n_aliases && aliases[a]->node == i && aliases[a]->before_fold)
+            model->layer_names[n++] = aliases[a++]->name;
         model->layer_names[n++] = g->nodes[i].name;
-        for (int a = 0; a < g->n_aliases; a++)
-            if (g->aliases[a].node == i && !g->aliases[a].before_fold) model->layer_names[n++] = g->aliases[a].name;
+        while (a < g->n_aliases && aliases[a]->node == i) model->layer_names[n++] = aliases[a++]->name;
     }
     model->n_layer_names = n;
+    free(aliases);
     return SAL_OK;
 }
 

@@ -20,10 +20,21 @@
 #define REQUIRED INT_MIN /* as a fallback: the key must be present */
 #define LONGEST_SUFFIX "/depthwise"
 
+/* Node names, hashed (open addressing), so that finding a layer's inputs
+ * takes no longer in a large model than in a small one. */
+typedef struct {
+    int *slots;      /* node index + 1; 0 when empty */
+    size_t capacity; /* a power of two, more than twice count */
+    size_t count;
+} name_index;
+
 typedef struct {
     const sal_json *doc;
     sal_tfjs_weights *weights;
     sal_graph *g;
+    name_index names;
+    int *ranks; /* output ranks of the first n_ranks nodes (see node_rank) */
+    int n_ranks;
     sal_error *err;
 } importer;
 
@@ -237,13 +248,63 @@ static int take_weight(const layer *L, const char *param, const int *expected, i
 
 /* --------------------------------------------------------------- nodes */
 
+static size_t hash_name(const char *s) {
+    size_t h = 2166136261u; /* FNV-1a */
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+/* The slot holding `name`, or the empty slot where it would go. */
+static int *name_slot(const name_index *names, const sal_graph *g, const char *name) {
+    size_t mask = names->capacity - 1;
+    for (size_t k = hash_name(name) & mask;; k = (k + 1) & mask) {
+        int *slot = &names->slots[k];
+        if (*slot == 0 || strcmp(g->nodes[*slot - 1].name, name) == 0) return slot;
+    }
+}
+
+/* The first node named `name`, or -1. */
+static int find_node(const importer *im, const char *name) {
+    return im->names.capacity ? *name_slot(&im->names, im->g, name) - 1 : -1;
+}
+
+static void insert_name(name_index *names, const sal_graph *g, int node) {
+    int *slot = name_slot(names, g, g->nodes[node].name);
+    if (*slot == 0) {
+        *slot = node + 1;
+        names->count++;
+    }
+}
+
+/* Indexes the newest node, first re-indexing the others in a bigger table
+ * when this one is getting full. */
+static int index_node(importer *im, int node) {
+    name_index *names = &im->names;
+    if (2 * (names->count + 1) >= names->capacity) {
+        size_t capacity = names->capacity ? 2 * names->capacity : 64;
+        int *slots = calloc(capacity, sizeof *slots);
+        if (!slots) return SAL_ERR_MEMORY;
+        free(names->slots);
+        *names = (name_index){slots, capacity, 0};
+        for (int i = 0; i < node; i++) insert_name(names, im->g, i);
+    }
+    insert_name(names, im->g, node);
+    return SAL_OK;
+}
+
+/* Appends a node findable by its name; -1 when out of memory. */
+static int append_node(importer *im, sal_op_type op, const char *name) {
+    int i = sal_graph_add_node(im->g, op, name);
+    return i >= 0 && index_node(im, i) == SAL_OK ? i : -1;
+}
+
 /* Adds node "<layer><suffix>" reading the given inputs; *index receives it. */
 static int add_node(const layer *L, sal_op_type op, const char *suffix, const int *inputs, int n_inputs,
                     int *index) {
     char name[SAL_NAME_MAX + sizeof LONGEST_SUFFIX]; /* layer names leave room for the suffix */
     snprintf(name, sizeof name, "%s%s", L->name, suffix);
     *index = -1;
-    int i = sal_graph_add_node(L->im->g, op, name);
+    int i = append_node(L->im, op, name);
     if (i < 0 || sal_graph_set_inputs(L->im->g, i, inputs, n_inputs) != SAL_OK)
         return sal_fail(L->im->err, SAL_ERR_MEMORY, "out of memory adding layer '%s'", L->name);
     *index = i;
@@ -274,19 +335,28 @@ static void set_window(sal_node *node, const int kernel[2], const int strides[2]
     node->padding = padding;
 }
 
-/* Rank of a node's output, known without sizes (for Concatenate's axis). */
-static int node_rank(const sal_graph *g, int i) {
-    for (;;) {
-        const sal_node *node = &g->nodes[i];
-        switch (node->op) {
-        case SAL_OP_GLOBAL_AVG_POOL:
-        case SAL_OP_GLOBAL_MAX_POOL: return node->keepdims ? 4 : 2;
-        case SAL_OP_RESHAPE: return node->target.rank;
-        default:
-            if (node->n_inputs == 0) return 4;
-            i = node->inputs[0];
-        }
+/* Rank of a node's output, known without sizes, given its input's. */
+static int rank_after(const sal_node *node, const int *ranks) {
+    switch (node->op) {
+    case SAL_OP_GLOBAL_AVG_POOL:
+    case SAL_OP_GLOBAL_MAX_POOL: return node->keepdims ? 4 : 2;
+    case SAL_OP_RESHAPE: return node->target.rank;
+    default: return node->n_inputs ? ranks[node->inputs[0]] : 4;
     }
+}
+
+/* Rank of a node's output (for Concatenate's axis).  Every node's is worked
+ * out once, in order: the nodes of the layers converted so far are complete. */
+static int node_rank(importer *im, int node, int *rank) {
+    const sal_graph *g = im->g;
+    if (im->n_ranks < g->n_nodes) {
+        int *ranks = realloc(im->ranks, (size_t)g->cap_nodes * sizeof *ranks);
+        if (!ranks) return sal_fail(im->err, SAL_ERR_MEMORY, "out of memory");
+        im->ranks = ranks;
+        for (; im->n_ranks < g->n_nodes; im->n_ranks++) ranks[im->n_ranks] = rank_after(&g->nodes[im->n_ranks], ranks);
+    }
+    *rank = im->ranks[node];
+    return SAL_OK;
 }
 
 /* ---------------------------------------------------------- the layers */
@@ -320,7 +390,7 @@ static int add_input_node(importer *im, int cfg, const char *name) {
     sal_shape shape;
     int status = read_input_shape(im, cfg, name, &shape);
     if (status) return status;
-    int i = sal_graph_add_node(im->g, SAL_OP_INPUT, name);
+    int i = append_node(im, SAL_OP_INPUT, name);
     if (i < 0) return sal_fail(im->err, SAL_ERR_MEMORY, "out of memory adding input '%s'", name);
     im->g->nodes[i].input_shape = shape;
     return SAL_OK;
@@ -512,7 +582,7 @@ static int convert_softmax(layer *L) {
 }
 
 static int convert_merge(layer *L, sal_op_type op) {
-    int node, status = expect_inputs(L, 2, L->n_inputs > 2 ? L->n_inputs : 2);
+    int node, status = expect_inputs(L, 2, INT_MAX);
     return status ? status : add_node(L, op, "", L->inputs, L->n_inputs, &node);
 }
 
@@ -520,13 +590,17 @@ static int convert_add(layer *L) { return convert_merge(L, SAL_OP_ADD); }
 static int convert_multiply(layer *L) { return convert_merge(L, SAL_OP_MULTIPLY); }
 
 static int convert_concat(layer *L) {
-    int axis, status = expect_inputs(L, 2, L->n_inputs > 2 ? L->n_inputs : 2);
+    int axis, status = expect_inputs(L, 2, INT_MAX);
     if (status || (status = cfg_axis(L, -1, &axis))) return status;
-    int rank = node_rank(L->im->g, L->inputs[0]);
-    if (axis != -1 && axis != rank - 1)
-        return sal_fail(L->im->err, SAL_ERR_UNSUPPORTED,
-                        "layer '%s': concatenation along axis %d of rank-%d tensors is not supported (channels only)",
-                        L->name, axis, rank);
+    if (axis != -1) {
+        int rank = 0;
+        if ((status = node_rank(L->im, L->inputs[0], &rank))) return status;
+        if (axis != rank - 1)
+            return sal_fail(L->im->err, SAL_ERR_UNSUPPORTED,
+                            "layer '%s': concatenation along axis %d of rank-%d tensors is not supported (channels "
+                            "only)",
+                            L->name, axis, rank);
+    }
     return convert_merge(L, SAL_OP_CONCAT);
 }
 
@@ -719,21 +793,19 @@ static int read_layer_header(importer *im, int json_layer, int index, layer *L) 
     status = sal_json_get_string(doc, name, L->name, sizeof L->name - (sizeof LONGEST_SUFFIX - 1), what, im->err);
     if (status) return status;
     if (L->name[0] == '\0') return sal_fail(im->err, SAL_ERR_FORMAT, "layers[%d] has an empty name", index);
-    if (sal_graph_find(im->g, L->name) >= 0)
+    if (find_node(im, L->name) >= 0)
         return sal_fail(im->err, SAL_ERR_FORMAT, "layer '%s': the name is used twice", L->name);
     return SAL_OK;
 }
 
-/* Converts one layer whose inputs are already nodes; its output is the last node. */
-static int convert_layer(importer *im, int json_layer, int index, const int *inputs, int n_inputs) {
-    layer L = {.im = im, .inputs = inputs, .n_inputs = n_inputs};
-    int status = read_layer_header(im, json_layer, index, &L);
-    if (status) return status;
-    layer_converter convert = find_converter(L.class_name);
+/* Converts a layer whose header is read and whose inputs are nodes; its
+ * output is the last node. */
+static int convert_layer(layer *L) {
+    layer_converter convert = find_converter(L->class_name);
     if (!convert)
-        return sal_fail(im->err, SAL_ERR_UNSUPPORTED, "layer '%s': unsupported layer type '%s'", L.name,
-                        L.class_name);
-    return convert(&L);
+        return sal_fail(L->im->err, SAL_ERR_UNSUPPORTED, "layer '%s': unsupported layer type '%s'", L->name,
+                        L->class_name);
+    return convert(L);
 }
 
 /* One entry of a Keras 2 inbound node: ["name", node_index, tensor_index, {kwargs}]. */
@@ -754,19 +826,15 @@ static int resolve_inbound(importer *im, int entry, const char *layer_name, int 
                         "layer '%s': reads output %d of call %d of '%s' (shared or multi-output layers are not "
                         "supported)",
                         layer_name, tensor_index, node_index, name);
-    *node = sal_graph_find(im->g, name);
+    *node = find_node(im, name);
     if (*node < 0)
         return sal_fail(im->err, SAL_ERR_FORMAT, "layer '%s': input '%s' is not defined before it", layer_name, name);
     return SAL_OK;
 }
 
-static int read_inbound(importer *im, int json_layer, int index, int **inputs, int *n_inputs) {
+/* The nodes a functional model's layer reads (*inputs: malloc'ed). */
+static int read_inbound(importer *im, int json_layer, const char *name, int **inputs, int *n_inputs) {
     const sal_json *doc = im->doc;
-    char name[SAL_NAME_MAX] = "?";
-    int name_token = sal_json_member(doc, json_layer, "name");
-    if (sal_json_kind_of(doc, name_token) == SAL_JSON_STRING)
-        sal_json_get_string(doc, name_token, name, sizeof name, "layer name", NULL);
-    else snprintf(name, sizeof name, "layers[%d]", index);
     *inputs = NULL;
     *n_inputs = 0;
     int nodes = sal_json_member(doc, json_layer, "inbound_nodes");
@@ -804,7 +872,7 @@ static int single_endpoint(importer *im, int config, const char *key, int *node)
     snprintf(what, sizeof what, "model config: %s", key);
     int status = sal_json_get_string(doc, sal_json_at(doc, entry, 0), name, sizeof name, what, im->err);
     if (status) return status;
-    *node = sal_graph_find(im->g, name);
+    *node = find_node(im, name);
     if (*node < 0) return sal_fail(im->err, SAL_ERR_FORMAT, "model config: %s names unknown layer '%s'", key, name);
     return SAL_OK;
 }
@@ -822,9 +890,12 @@ static int build_functional(importer *im, int config) {
         return sal_fail(im->err, SAL_ERR_FORMAT, "model config: 'layers' must be a list");
     int status = SAL_OK;
     for (int i = 0; i < sal_json_length(doc, layers) && status == SAL_OK; i++) {
-        int json_layer = sal_json_at(doc, layers, i), *inputs, n_inputs;
-        status = read_inbound(im, json_layer, i, &inputs, &n_inputs);
-        if (!status) status = convert_layer(im, json_layer, i, inputs, n_inputs);
+        int json_layer = sal_json_at(doc, layers, i), *inputs = NULL;
+        layer L = {.im = im};
+        status = read_layer_header(im, json_layer, i, &L);
+        if (!status) status = read_inbound(im, json_layer, L.name, &inputs, &L.n_inputs);
+        L.inputs = inputs;
+        if (!status) status = convert_layer(&L);
         free(inputs);
     }
     int input;
@@ -847,8 +918,9 @@ static int is_input_layer(const sal_json *doc, int json_layer) {
 static int add_implicit_input(importer *im, int first) {
     const sal_json *doc = im->doc;
     int cfg = sal_json_member(doc, first, "config");
-    char layer_name[SAL_NAME_MAX - 16] = "sequential", input_name[SAL_NAME_MAX];
-    sal_json_get_string(doc, sal_json_member(doc, cfg, "name"), layer_name, sizeof layer_name, "name", NULL);
+    char layer_name[SAL_NAME_MAX - 16], input_name[SAL_NAME_MAX];
+    if (sal_json_get_string(doc, sal_json_member(doc, cfg, "name"), layer_name, sizeof layer_name, "name", NULL))
+        snprintf(layer_name, sizeof layer_name, "sequential");
     snprintf(input_name, sizeof input_name, "%s_input", layer_name);
     if (sal_json_is_null(doc, sal_json_member(doc, cfg, "batch_input_shape")) &&
         sal_json_is_null(doc, sal_json_member(doc, cfg, "batch_shape")))
@@ -869,7 +941,9 @@ static int build_sequential(importer *im, int layers) {
         int previous = im->g->n_nodes - 1;
         if (i > 0 && is_input_layer(doc, json_layer))
             return sal_fail(im->err, SAL_ERR_UNSUPPORTED, "Sequential model: an InputLayer after the first layer");
-        status = convert_layer(im, json_layer, i, &previous, previous >= 0 ? 1 : 0);
+        layer L = {.im = im, .inputs = &previous, .n_inputs = previous >= 0 ? 1 : 0};
+        status = read_layer_header(im, json_layer, i, &L);
+        if (!status) status = convert_layer(&L);
     }
     im->g->output = im->g->n_nodes - 1;
     return status;
@@ -928,6 +1002,8 @@ static int import_document(const sal_json *doc, const sal_shard_source *shards, 
     importer im = {.doc = doc, .weights = &weights, .g = g, .err = err};
     status = build_model(&im, topology);
     sal_tfjs_weights_free(&weights);
+    free(im.names.slots);
+    free(im.ranks);
     if (!status && g->output < 0) status = sal_fail(err, SAL_ERR_FORMAT, "the model has no layers");
     return status ? status : sal_graph_simplify(g, err);
 }

@@ -35,6 +35,8 @@ typedef struct {
 typedef struct {
     sal_tfjs_weight *items;
     int n;
+    struct sal_weight_key *keys; /* sorted names and name suffixes, for sal_tfjs_find_weight */
+    size_t n_keys;
 } sal_tfjs_weights;
 
 /* Decodes every weight of the manifest (an array of {paths, weights}). */

@@ -9,7 +9,8 @@
 #include "tfjs.h"
 
 #define SHARD_NAME_MAX 1024
-#define MAX_WEIGHT_VALUES ((size_t)1 << 31)
+/* 2^31, or fewer where that many floats would not fit in a size_t (wasm32). */
+#define MAX_WEIGHT_VALUES (SIZE_MAX / sizeof(float) < ((size_t)1 << 31) ? SIZE_MAX / sizeof(float) : ((size_t)1 << 31))
 #define CHUNK_BYTES ((size_t)1 << 16)
 
 typedef enum { DECODE_FLOAT32, DECODE_FLOAT16, DECODE_UINT8, DECODE_UINT16, DECODE_SKIP } decode_kind;
@@ -301,6 +302,41 @@ static int decode_group(const sal_shard_source *src, const group_plan *plan, sal
     return status;
 }
 
+/* ------------------------------------------------------------ finding */
+
+/* A weight's whole name, or the part after one of its '/'. */
+struct sal_weight_key {
+    const char *key;
+    int whole;  /* the whole name */
+    int weight; /* index in items */
+};
+
+/* By key; for equal keys, whole names first, then in manifest order. */
+static int key_order(const void *a, const void *b) {
+    const struct sal_weight_key *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    if (c != 0) return c;
+    if (x->whole != y->whole) return x->whole ? -1 : 1;
+    return (x->weight > y->weight) - (x->weight < y->weight);
+}
+
+static int index_names(sal_tfjs_weights *weights, sal_error *err) {
+    size_t n = 0;
+    for (int i = 0; i < weights->n; i++)
+        for (const char *c = weights->items[i].name; *c; c++) n += *c == '/';
+    n += (size_t)weights->n;
+    weights->keys = malloc((n ? n : 1) * sizeof *weights->keys);
+    if (!weights->keys) return sal_fail(err, SAL_ERR_MEMORY, "out of memory indexing the weights");
+    for (int i = 0; i < weights->n; i++) {
+        const char *name = weights->items[i].name;
+        weights->keys[weights->n_keys++] = (struct sal_weight_key){name, 1, i};
+        for (const char *c = name; *c; c++)
+            if (*c == '/') weights->keys[weights->n_keys++] = (struct sal_weight_key){c + 1, 0, i};
+    }
+    qsort(weights->keys, weights->n_keys, sizeof *weights->keys, key_order);
+    return SAL_OK;
+}
+
 /* ----------------------------------------------------------------- API */
 
 static int read_group(const sal_json *doc, int group, int index, const sal_shard_source *src,
@@ -325,6 +361,7 @@ int sal_tfjs_read_weights(const sal_json *doc, int manifest, const sal_shard_sou
     int status = SAL_OK;
     for (int g = 0; g < sal_json_length(doc, manifest) && status == SAL_OK; g++)
         status = read_group(doc, sal_json_at(doc, manifest, g), g, shards, out, err);
+    if (status == SAL_OK) status = index_names(out, err);
     if (status) sal_tfjs_weights_free(out);
     return status;
 }
@@ -332,21 +369,19 @@ int sal_tfjs_read_weights(const sal_json *doc, int manifest, const sal_shard_sou
 void sal_tfjs_weights_free(sal_tfjs_weights *weights) {
     for (int i = 0; i < weights->n; i++) free(weights->items[i].data);
     free(weights->items);
+    free(weights->keys);
     memset(weights, 0, sizeof *weights);
 }
 
-/* Does `name` end with "<layer>/<param>", starting at its beginning or after a '/'? */
-static int names_weight(const char *name, const char *layer, const char *param, int whole) {
-    size_t n = strlen(name), nl = strlen(layer), np = strlen(param);
-    if (n < nl + 1 + np) return 0;
-    const char *start = name + n - (nl + 1 + np);
-    if (whole ? start != name : start == name || start[-1] != '/') return 0;
-    return memcmp(start, layer, nl) == 0 && start[nl] == '/' && memcmp(start + nl + 1, param, np) == 0;
-}
-
 sal_tfjs_weight *sal_tfjs_find_weight(sal_tfjs_weights *weights, const char *layer, const char *param) {
-    for (int whole = 1; whole >= 0; whole--)
-        for (int i = 0; i < weights->n; i++)
-            if (names_weight(weights->items[i].name, layer, param, whole)) return &weights->items[i];
-    return NULL;
+    char key[SAL_TFJS_WEIGHT_NAME_MAX];
+    if (snprintf(key, sizeof key, "%s/%s", layer, param) >= (int)sizeof key) return NULL; /* longer than any name */
+    size_t lo = 0, hi = weights->n_keys; /* the first key not below `key` */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(weights->keys[mid].key, key) < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo == weights->n_keys || strcmp(weights->keys[lo].key, key) != 0) return NULL;
+    return &weights->items[weights->keys[lo].weight];
 }

@@ -2,6 +2,7 @@
  * folding) and shape inference on hand-built graphs.  Expected shapes are
  * worked out by hand in the comments; folding is checked against naive
  * convolution loops run on the original and on the folded weights. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -281,6 +282,20 @@ static void test_shape_errors(void) {
     g.output = add_pool(&g, SAL_OP_AVG_POOL, "zero_stride", x, 2, 0, SAL_PAD_VALID);
     expect_shape_error(&g, 8, 8, SAL_ERR_FORMAT, "zero_stride", "stride 0");
     sal_graph_free(&g);
+
+    /* A dilated span of 2^30 * 2 + 1 cells does not fit in an int. */
+    sal_graph_init(&g);
+    x = add_input(&g, 3);
+    g.output = add_conv(&g, "wide_span", x, 3, 1, 1 << 30, SAL_PAD_SAME, 3, 2);
+    expect_shape_error(&g, 8, 8, SAL_ERR_FORMAT, "wide_span", "dilation 2^30");
+    sal_graph_free(&g);
+
+    sal_graph_init(&g);
+    x = add_input(&g, 3);
+    a = add(&g, SAL_OP_GLOBAL_AVG_POOL, "gap", 1, x, 0);
+    g.output = add_dense(&g, "no_units", a, 3, 0);
+    expect_shape_error(&g, 8, 8, SAL_ERR_FORMAT, "no_units", "dense with 0 units");
+    sal_graph_free(&g);
 }
 
 /* -------------------------------------------------- building and finding */
@@ -497,6 +512,75 @@ static void test_no_fold(void) {
     sal_graph_free(&g);
 }
 
+/* conv -> drop_a -> bn1 -> bn2 -> drop_b, plus an identity nobody reads on
+ * the conv: bn1 folds (drop_a and the unread identity then name the output
+ * before the fold), bn2 cannot fold a second time and stays. */
+static void test_fold_through_identities(void) {
+    sal_graph g;
+    sal_graph_init(&g);
+    int x = add_input(&g, 2);
+    int conv = add_conv(&g, "conv", x, 1, 1, 1, SAL_PAD_VALID, 2, 2);
+    g.nodes[conv].weights = floats(4, 1, 1);
+    int drop_a = add(&g, SAL_OP_IDENTITY, "drop_a", 1, conv, 0);
+    int bn1 = add_affine(&g, "bn1", drop_a, 2, 2, 1);
+    add(&g, SAL_OP_IDENTITY, "unread", 1, conv, 0);
+    int bn2 = add_affine(&g, "bn2", bn1, 2, 3, -1);
+    g.output = add(&g, SAL_OP_IDENTITY, "drop_b", 1, bn2, 0);
+    sal_error err;
+    CHECK(sal_graph_simplify(&g, &err) == SAL_OK, "simplify: %s", err.message);
+    CHECK(g.n_nodes == 3, "input, conv + bn1, bn2 remain (got %d)", g.n_nodes);
+    CHECK(strcmp(g.nodes[1].name, "bn1") == 0 && g.nodes[1].op == SAL_OP_CONV2D && g.nodes[1].fold_scale,
+          "bn1 folded into the conv");
+    /* bn1: scale [2, 1.75], shift [1, 1.5]; conv weights [1, 2, 3, 4], no bias. */
+    CHECK(g.nodes[1].weights[0] == 2 && g.nodes[1].weights[3] == 7 && g.nodes[1].bias[0] == 1 &&
+              g.nodes[1].bias[1] == 1.5f,
+          "folded once: w x scale, bias = shift");
+    CHECK(g.nodes[2].op == SAL_OP_AFFINE && strcmp(g.nodes[2].name, "bn2") == 0 && g.nodes[2].inputs[0] == 1,
+          "bn2 stays an affine reading the folded conv");
+    const char *names[] = {"conv", "drop_a", "unread", "bn1", "drop_b", "bn2"};
+    const int want_node[] = {1, 1, 1, 1, 2, 2}, want_before[] = {1, 1, 1, 0, 0, 0};
+    for (int i = 0; i < 6; i++) {
+        int before_fold = -1, node = sal_graph_find_layer(&g, names[i], &before_fold);
+        CHECK(node == want_node[i] && before_fold == want_before[i], "'%s': node %d before_fold %d, want %d %d",
+              names[i], node, before_fold, want_node[i], want_before[i]);
+    }
+    CHECK(g.output == 2, "the output moved from drop_b to bn2");
+    sal_graph_free(&g);
+}
+
+/* A chain of 100000 layers, every other one a Dropout, a batch norm folded
+ * after each convolution: simplification takes time in proportion. */
+static void test_long_chain(void) {
+    enum { PAIRS = 25000 };
+    sal_graph g;
+    sal_graph_init(&g);
+    int last = add_input(&g, 1);
+    for (int i = 0; i < PAIRS; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "c%d", i);
+        last = add_conv(&g, name, last, 1, 1, 1, SAL_PAD_VALID, 1, 1);
+        g.nodes[last].weights = floats(1, 1, 0);
+        snprintf(name, sizeof name, "d%d", i);
+        last = add(&g, SAL_OP_IDENTITY, name, 1, last, 0);
+        snprintf(name, sizeof name, "b%d", i);
+        last = add_affine(&g, name, last, 1, 0.5f, 1);
+        snprintf(name, sizeof name, "e%d", i);
+        last = add(&g, SAL_OP_IDENTITY, name, 1, last, 0);
+    }
+    g.output = last;
+    sal_error err;
+    CHECK(sal_graph_simplify(&g, &err) == SAL_OK, "simplify: %s", err.message);
+    CHECK(g.n_nodes == PAIRS + 1 && g.n_aliases == 3 * PAIRS, "%d nodes, %d aliases", g.n_nodes, g.n_aliases);
+    int bad = 0;
+    for (int i = 1; i <= PAIRS; i++) bad += g.nodes[i].n_inputs != 1 || g.nodes[i].inputs[0] != i - 1;
+    CHECK(bad == 0, "%d nodes do not read the one before", bad);
+    int before_fold = -1;
+    CHECK(sal_graph_find_layer(&g, "d777", &before_fold) == 778 && before_fold == 1, "d777 before the fold");
+    CHECK(sal_graph_find_layer(&g, "e777", &before_fold) == 778 && before_fold == 0, "e777 after the fold");
+    CHECK(g.output == PAIRS, "output");
+    sal_graph_free(&g);
+}
+
 int main(void) {
     test_window_shapes();
     test_merge_pool_dense_reshape();
@@ -505,5 +589,7 @@ int main(void) {
     test_fold_conv();
     test_fold_depthwise_and_dense();
     test_no_fold();
+    test_fold_through_identities();
+    test_long_chain();
     return check_report();
 }

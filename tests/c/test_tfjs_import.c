@@ -3,7 +3,9 @@
  * Small model.json files and weight shards are written into a temporary
  * directory from strings in this file (single quotes stand for double
  * quotes, for readability); expected node lists, weights and folded batch
- * norms are written out by hand.  The real Keras ResNet50 is checked against
+ * norms are written out by hand.  Hostile files (deep nesting, bytes that
+ * are not UTF-8, self references, huge lists) must fail cleanly or load in
+ * time proportional to their size.  The real Keras ResNet50 is checked against
  * bytes read straight from its shards at offsets taken from its manifest. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -728,6 +730,182 @@ static void test_damaged_json(void) {
     free(json);
 }
 
+/* ------------------------------------------------- hostile model.json */
+
+/* A functional model: an input 'in' (2x2x1), then `layers`, with `output` as
+ * the output; `manifest` lists the weight groups. */
+static char *tiny_model_with(const char *layers, const char *output, const char *manifest) {
+    const char *head = "{'modelTopology':{'class_name':'Model','config':{'layers':["
+                       "{'name':'in','class_name':'InputLayer','config':{'batch_input_shape':[null,2,2,1]},"
+                       "'inbound_nodes':[]}";
+    size_t size = strlen(head) + strlen(layers) + strlen(output) + strlen(manifest) + 200;
+    char *text = malloc(size);
+    snprintf(text, size, "%s%s%s],'input_layers':[['in',0,0]],'output_layers':[['%s',0,0]]}},'weightsManifest':[%s]}",
+             head, layers[0] ? "," : "", layers, output, manifest);
+    char *json = quoted(text);
+    free(text);
+    return json;
+}
+
+static char *tiny_model(const char *layers, const char *output) { return tiny_model_with(layers, output, ""); }
+
+static void expect_tiny_failure(const char *what, const char *layers, const char *output, const char *needle1,
+                                const char *needle2) {
+    char *json = tiny_model(layers, output);
+    expect_failure(what, json, SAL_ERR_FORMAT, needle1, needle2);
+    free(json);
+}
+
+static char *nested(int depth) {
+    char *text = malloc(2 * (size_t)depth + 64);
+    size_t n = (size_t)sprintf(text, "{\"modelTopology\":");
+    for (int i = 0; i < depth; i++) text[n++] = '[';
+    for (int i = 0; i < depth; i++) text[n++] = ']';
+    strcpy(text + n, "}");
+    return text;
+}
+
+static void test_hostile_json(void) {
+    /* Nesting: the object and 127 lists parse (and fail as a model); with
+     * 100000 lists, the 128th (at column 18 + 127) is refused at once. */
+    char *text = nested(127);
+    expect_failure("127 levels", text, SAL_ERR_FORMAT, "weightsManifest", NULL);
+    free(text);
+    text = nested(100000);
+    expect_failure("deep nesting", text, SAL_ERR_FORMAT, "nested more than 128", "column 145");
+    free(text);
+
+    /* Bytes that are not UTF-8: a stray continuation byte, an overlong '/', an
+     * encoded surrogate, a code point above U+10FFFF, a sequence cut short. */
+    const char *const bad_utf8[] = {"\x80", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe2\x82"};
+    for (int i = 0; i < 5; i++) {
+        char layer[128];
+        snprintf(layer, sizeof layer,
+                 "{'name':'x%s','class_name':'Dropout','config':{},'inbound_nodes':[[['in',0,0,{}]]]}", bad_utf8[i]);
+        expect_tiny_failure("not UTF-8", layer, "in", "not UTF-8", "line 1");
+    }
+
+    /* Escapes are decoded; references to a layer match its decoded name. */
+    char *json = tiny_model("{'name':'a\\'b\\\\c\\u00e9\\ud83d\\ude00','class_name':'Dropout','config':{},"
+                            "'inbound_nodes':[[['in',0,0,{}]]]},"
+                            "{'name':'next','class_name':'Activation','config':{'activation':'relu'},"
+                            "'inbound_nodes':[[['\\u0061\\'b\\\\c\xc3\xa9\xf0\x9f\x98\x80',0,0,{}]]]}",
+                            "next");
+    sal_error err;
+    sal_model *m = load_text("escaped.json", json, &err);
+    CHECK(m != NULL, "escaped names: %s", err.message);
+    if (m) {
+        const char *names[] = {"in", "a\"b\\c\xc3\xa9\xf0\x9f\x98\x80", "next"};
+        check_names(m, names, 3, "escaped names");
+    }
+    sal_model_free(m);
+    free(json);
+    expect_tiny_failure("\\u0000 in a name",
+                        "{'name':'x\\u0000y','class_name':'Dropout','config':{},'inbound_nodes':[[['in',0,0,{}]]]}",
+                        "in", "layers[1].name", "u0000");
+
+    /* Inputs must be layers defined earlier: no self reference, no cycle. */
+    expect_tiny_failure("own input", "{'name':'x','class_name':'Dropout','config':{},'inbound_nodes':[[['x',0,0,{}]]]}",
+                        "x", "'x'", "not defined before it");
+    expect_tiny_failure("cycle",
+                        "{'name':'x','class_name':'Dropout','config':{},'inbound_nodes':[[['y',0,0,{}]]]},"
+                        "{'name':'y','class_name':'Dropout','config':{},'inbound_nodes':[[['x',0,0,{}]]]}",
+                        "y", "'y'", "not defined before it");
+    expect_tiny_failure("number out of range",
+                        "{'name':'p','class_name':'MaxPooling2D','config':{'pool_size':1e400},"
+                        "'inbound_nodes':[[['in',0,0,{}]]]}",
+                        "p", "'p'", "out of range");
+    expect_tiny_failure("number beyond int",
+                        "{'name':'p','class_name':'MaxPooling2D','config':{'pool_size':3e9},"
+                        "'inbound_nodes':[[['in',0,0,{}]]]}",
+                        "p", "'p'", "integer");
+}
+
+/* Wide lists and many layers load in time proportional to their size. */
+static void test_large_models(void) {
+    enum { WIDE = 200000, LAYERS = 50000 };
+    const char *entry = "['in',0,0,{}],";
+    char *layers = malloc(WIDE * strlen(entry) + 128);
+    size_t n = (size_t)sprintf(layers, "{'name':'sum','class_name':'Add','config':{},'inbound_nodes':[[");
+    for (int i = 0; i < WIDE; i++) n += (size_t)sprintf(layers + n, "%s", entry);
+    strcpy(layers + n - 1, "]]}");
+    char *json = tiny_model(layers, "sum");
+    sal_error err;
+    sal_model *m = load_text("wide.json", json, &err);
+    CHECK(m && node_named(m, "sum")->n_inputs == WIDE, "an Add of %d inputs: %s", WIDE, m ? "" : err.message);
+    sal_model_free(m);
+    free(json);
+    free(layers);
+
+    /* Alternately an activation and a Dropout, each reading the one before. */
+    layers = malloc((size_t)LAYERS * 160);
+    n = 0;
+    for (int i = 0; i < LAYERS; i++) {
+        char previous[16] = "in";
+        if (i) snprintf(previous, sizeof previous, "l%d", i - 1);
+        n += (size_t)sprintf(layers + n,
+                             "%s{'name':'l%d','class_name':'%s','config':{'activation':'relu'},"
+                             "'inbound_nodes':[[['%s',0,0,{}]]]}",
+                             i ? "," : "", i, i % 2 ? "Dropout" : "Activation", previous);
+    }
+    char last[16];
+    snprintf(last, sizeof last, "l%d", LAYERS - 1);
+    json = tiny_model(layers, last);
+    m = load_text("long.json", json, &err);
+    CHECK(m && sal_model_num_layers(m) == LAYERS + 1 && m->graph.n_nodes == LAYERS / 2 + 1,
+          "%d layers: %s", LAYERS, m ? "" : err.message);
+    if (m) CHECK(strcmp(sal_model_layer_name(m, LAYERS), last) == 0, "the last layer is listed last");
+    sal_model_free(m);
+    free(json);
+    free(layers);
+}
+
+/* DENSE Dense layers, each with its kernel and bias, found among 2 * DENSE + 1
+ * weights; "pre/d0/bias" comes first but "d0/bias" names d0's bias exactly. */
+static void test_many_weights(void) {
+    enum { DENSE = 20000 };
+    char *layers = malloc((size_t)DENSE * 120), *manifest = malloc((size_t)DENSE * 120 + 200);
+    float *values = malloc((2 * DENSE + 1) * sizeof *values);
+    size_t n = 0, m_len = (size_t)sprintf(manifest, "{'paths':['dense.bin'],'weights':["
+                                                    "{'name':'pre/d0/bias','shape':[1],'dtype':'float32'}");
+    values[0] = -1;
+    for (int i = 0; i < DENSE; i++) {
+        char previous[16] = "in";
+        if (i) snprintf(previous, sizeof previous, "d%d", i - 1);
+        n += (size_t)sprintf(layers + n,
+                             "%s{'name':'d%d','class_name':'Dense','config':{'units':1},"
+                             "'inbound_nodes':[[['%s',0,0,{}]]]}",
+                             i ? "," : "", i, previous);
+        m_len += (size_t)sprintf(manifest + m_len,
+                                 ",{'name':'d%d/kernel','shape':[1,1],'dtype':'float32'},"
+                                 "{'name':'d%d/bias','shape':[1],'dtype':'float32'}",
+                                 i, i);
+        values[1 + 2 * i] = (float)i;
+        values[2 + 2 * i] = 0.5f;
+    }
+    strcpy(manifest + m_len, "]}");
+    write_floats("dense.bin", values, 2 * DENSE + 1);
+    char last[16];
+    snprintf(last, sizeof last, "d%d", DENSE - 1);
+    char *json = tiny_model_with(layers, last, manifest);
+    sal_error err;
+    sal_model *m = load_text("dense.json", json, &err);
+    CHECK(m != NULL, "%d dense layers: %s", DENSE, err.message);
+    if (m) {
+        int bad = 0;
+        for (int i = 0; i < DENSE; i++) {
+            const sal_node *d = &m->graph.nodes[1 + i];
+            bad += d->op != SAL_OP_DENSE || d->weights[0] != (float)i || d->bias[0] != 0.5f;
+        }
+        CHECK(bad == 0, "%d dense layers got the wrong weights", bad);
+    }
+    sal_model_free(m);
+    free(json);
+    free(values);
+    free(manifest);
+    free(layers);
+}
+
 /* ----------------------------------------------------------- buffers */
 
 static void test_buffers(void) {
@@ -908,6 +1086,9 @@ int main(void) {
     test_errors();
     test_buffers();
     test_damaged_json();
+    test_hostile_json();
+    test_large_models();
+    test_many_weights();
     test_resnet50();
     test_resnet50_damaged();
     for (int i = 0; i < g_n_created; i++) {
