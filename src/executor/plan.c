@@ -4,7 +4,6 @@
  * interval of the run's timeline (see executor.h) and is placed first-fit at
  * the lowest offset not used by a buffer whose interval overlaps it.
  */
-#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,10 +63,10 @@ static void resolve_window(const sal_node *node, sal_shape in, sal_window *win) 
     memset(win, 0, sizeof *win);
     win->kh = node->kh;
     win->kw = node->kw;
-    win->stride_h = node->stride_h > 0 ? node->stride_h : 1;
-    win->stride_w = node->stride_w > 0 ? node->stride_w : 1;
-    win->dilation_h = node->dilation_h > 0 ? node->dilation_h : 1;
-    win->dilation_w = node->dilation_w > 0 ? node->dilation_w : 1;
+    win->stride_h = node->stride_h; /* shape inference rejected values below 1 */
+    win->stride_w = node->stride_w;
+    win->dilation_h = node->dilation_h;
+    win->dilation_w = node->dilation_w;
     if (node->padding == SAL_PAD_SAME) {
         int total;
         sal_same_padding(in.h, win->kh, win->stride_h, win->dilation_h, &total, &win->pad_top);
@@ -144,10 +143,6 @@ static interval grad_interval(const sal_context *ctx, int i) {
 
 static int resolve_node(sal_context *ctx, sal_plan *plan, int i, sal_error *err) {
     const sal_node *node = &ctx->graph->nodes[i];
-    sal_shape out = plan->shapes[i];
-    if ((double)out.n * out.h * out.w > INT_MAX) /* kernels index pixels with int */
-        return sal_fail(err, SAL_ERR_ARGUMENT, "input too large: layer '%s' would have %.0f pixels", node->name,
-                        (double)out.n * out.h * out.w);
     if (node->op == SAL_OP_CONV2D || node->op == SAL_OP_DEPTHWISE_CONV2D ||
         node->op == SAL_OP_MAX_POOL || node->op == SAL_OP_AVG_POOL)
         resolve_window(node, plan->shapes[node->inputs[0]], &plan->windows[i]);

@@ -529,10 +529,11 @@ static int infer_node(const sal_graph *g, int i, int batch, int height, int widt
     }
 }
 
-/* Keeps every tensor's float count addressable (it matters on 32-bit wasm). */
+/* Keeps every tensor's float count addressable (it matters on 32-bit wasm)
+ * and its pixel count an int (the kernels index pixels with int). */
 static int check_size(const sal_node *node, sal_shape s, sal_error *err) {
-    double count = (double)s.n * s.h * s.w * s.c;
-    if (count * sizeof(float) >= (double)SIZE_MAX || count >= (double)INT_MAX * 64.0)
+    double pixels = (double)s.n * s.h * s.w, count = pixels * s.c;
+    if (count * sizeof(float) >= (double)SIZE_MAX || count >= (double)INT_MAX * 64.0 || pixels > INT_MAX)
         return sal_fail(err, SAL_ERR_SHAPE, "layer '%s': output [%d,%d,%d,%d] is too large", node->name, s.n, s.h,
                         s.w, s.c);
     return SAL_OK;

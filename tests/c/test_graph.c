@@ -63,6 +63,13 @@ static float *floats(size_t n, float start, float step) {
     return v;
 }
 
+/* The fold tests' subject: a 1x1 convolution from 2 to 2 channels, weights 1, 2, 3, 4. */
+static int add_small_conv(sal_graph *g, int in) {
+    int i = add_conv(g, "conv", in, 1, 1, 1, SAL_PAD_VALID, 2, 2);
+    g->nodes[i].weights = floats(4, 1, 1);
+    return i;
+}
+
 static float *copy_of(const float *v, size_t n) {
     float *c = malloc(n * sizeof *c);
     memcpy(c, v, n * sizeof *c);
@@ -482,8 +489,7 @@ static void test_no_fold(void) {
     sal_graph g;
     sal_graph_init(&g);
     int x = add_input(&g, 2);
-    int conv = add_conv(&g, "conv", x, 1, 1, 1, SAL_PAD_VALID, 2, 2);
-    g.nodes[conv].weights = floats(4, 1, 1);
+    int conv = add_small_conv(&g, x);
     int bn = add_affine(&g, "bn", conv, 2, 1, 0);        /* conv also feeds 'sum': no fold */
     int sum = add(&g, SAL_OP_ADD, "sum", 2, bn, conv);
     int relu = add(&g, SAL_OP_ACTIVATION, "relu", 1, sum, 0);
@@ -502,8 +508,7 @@ static void test_no_fold(void) {
     /* Channel count mismatch between a batch norm and its convolution. */
     sal_graph_init(&g);
     x = add_input(&g, 2);
-    conv = add_conv(&g, "conv", x, 1, 1, 1, SAL_PAD_VALID, 2, 2);
-    g.nodes[conv].weights = floats(4, 1, 1);
+    conv = add_small_conv(&g, x);
     g.output = add_affine(&g, "bn_wide", conv, 3, 1, 0);
     add(&g, SAL_OP_ACTIVATION, "after", 1, g.output, 0);
     g.output = 3;
@@ -519,8 +524,7 @@ static void test_fold_through_identities(void) {
     sal_graph g;
     sal_graph_init(&g);
     int x = add_input(&g, 2);
-    int conv = add_conv(&g, "conv", x, 1, 1, 1, SAL_PAD_VALID, 2, 2);
-    g.nodes[conv].weights = floats(4, 1, 1);
+    int conv = add_small_conv(&g, x);
     int drop_a = add(&g, SAL_OP_IDENTITY, "drop_a", 1, conv, 0);
     int bn1 = add_affine(&g, "bn1", drop_a, 2, 2, 1);
     add(&g, SAL_OP_IDENTITY, "unread", 1, conv, 0);
