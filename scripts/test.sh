@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm test`: set-up, then every test suite; stops at the first failure.
 # The last line is "tests: N passed, N failed", summed over the ctest runs
-# that ran.
+# and the `node --test` run that ran.
 #
 #   SAL_CACHE_DIR   asset cache (default: <repo>/.cache)
 #   SAL_BUILD_DIR   native build folder (default: build; the sanitizer build
@@ -14,9 +14,9 @@ export SAL_CACHE_DIR
 build=$(realpath -m "${SAL_BUILD_DIR:-$repo/build}")
 cd "$repo"
 
-passed=0 failed=0 ctest_runs=0
+passed=0 failed=0 suite_runs=0
 print_summary() {
-    if (( ctest_runs > 0 )); then echo "tests: $passed passed, $failed failed"; fi
+    if (( suite_runs > 0 )); then echo "tests: $passed passed, $failed failed"; fi
 }
 trap print_summary EXIT
 
@@ -30,9 +30,27 @@ run_ctest() { # BUILD_DIR [VAR=value ...]
     counts=$(sed -nE 's/^[0-9]+% tests passed, ([0-9]+) tests? failed out of ([0-9]+).*/\1 \2/p' "$log" | tail -n 1)
     if [[ -n $counts ]]; then
         read -r f total <<< "$counts"
-        passed=$((passed + total - f)) failed=$((failed + f)) ctest_runs=$((ctest_runs + 1))
+        passed=$((passed + total - f)) failed=$((failed + f)) suite_runs=$((suite_runs + 1))
     elif (( status == 0 )); then
         echo "test.sh: no ctest summary line in $log" >&2
+        status=1
+    fi
+    return "$status"
+}
+
+# Runs `node --test` on tests/node/ (with any VAR=value before it in the
+# environment) and adds its counts, read from the TAP report's "# pass N" and
+# "# fail N" lines, to the summary.  Returns node's status.
+run_node_tests() { # [VAR=value ...]
+    local log="$build/node-test-output.tap" status=0 pass fail
+    env "$@" node --test --test-timeout=600000 --test-reporter=spec --test-reporter-destination=stdout \
+        --test-reporter=tap --test-reporter-destination="$log" tests/node/ || status=$?
+    pass=$(sed -nE 's/^# pass ([0-9]+)$/\1/p' "$log" | tail -n 1)
+    fail=$(sed -nE 's/^# fail ([0-9]+)$/\1/p' "$log" | tail -n 1)
+    if [[ -n $pass && -n $fail ]]; then
+        passed=$((passed + pass)) failed=$((failed + fail)) suite_runs=$((suite_runs + 1))
+    elif (( status == 0 )); then
+        echo "test.sh: no '# pass' / '# fail' lines in $log" >&2
         status=1
     fi
     return "$status"
@@ -51,7 +69,11 @@ cmake -S . -B "$build-asan" -DSAL_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo 
 cmake --build "$build-asan" -j"$(nproc)"
 run_ctest "$build-asan" ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-# == JavaScript tests (`node --test`) and browser tests (chromium) go here,
-#    after the wasm module is built with emcmake.
+echo "== WebAssembly build (npm run build)"
+npm run build
+
+# The API, the Node CLI, the packed package, and the API in headless Chromium.
+echo "== JavaScript tests (node --test tests/node/)"
+run_node_tests SAL_NATIVE_CLI="$build/saliency"
 
 echo "== all tests passed"

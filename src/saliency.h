@@ -28,7 +28,8 @@ typedef enum {
     SAL_ERR_SHAPE,         /* shapes that do not fit together */
     SAL_ERR_ARGUMENT,      /* bad argument from the caller */
     SAL_ERR_MEMORY,        /* out of memory */
-    SAL_ERR_NUMERIC        /* NaN or infinity where a number was expected */
+    SAL_ERR_NUMERIC,       /* NaN or infinity where a number was expected */
+    SAL_ERR_CANCELLED      /* the progress callback asked to stop */
 } sal_status;
 
 typedef struct {
@@ -120,6 +121,19 @@ int sal_backward(sal_context *ctx, const float *input, int batch, int height, in
 int sal_layer_shape(sal_context *ctx, const char *layer, int height, int width,
                     int shape[4], sal_error *err);
 
+/* Bytes of working memory one sal_backward of `batch` images of height x width
+ * needs (buffers and scratch; weights excluded).  Methods use it to size their
+ * batches to a memory budget. */
+int sal_backward_memory(sal_context *ctx, int batch, int height, int width, size_t *bytes, sal_error *err);
+
+/* Progress of a long call.  `report` gets the fraction done in [0, 1]; a
+ * nonzero return asks the call to stop, which then fails with SAL_ERR_CANCELLED.
+ * A zeroed struct means "no progress reports". */
+typedef struct {
+    int (*report)(void *user, double fraction);
+    void *user;
+} sal_progress;
+
 /* --------------------------------------------------------------- images */
 
 /* An RGB image, float pixel values in [0, 255], row-major HWC. */
@@ -162,12 +176,158 @@ void sal_preprocess_gradient_to_rgb(const sal_preprocess *p, float *grad, int n_
 int sal_vanilla_gradients(sal_context *ctx, const float *input, int batch, int height, int width,
                           const int *targets, int *chosen_targets, float *mask, sal_error *err);
 
+typedef enum {
+    SAL_METHOD_VANILLA = 0,
+    SAL_METHOD_GRADIENT_X_INPUT,
+    SAL_METHOD_GUIDED_BACKPROP,
+    SAL_METHOD_DECONVNET,
+    SAL_METHOD_INTEGRATED_GRADIENTS,
+    SAL_METHOD_OCCLUSION,
+    SAL_METHOD_GRAD_CAM,
+    SAL_METHOD_GUIDED_GRAD_CAM,
+    SAL_METHOD_XRAI,
+    SAL_METHOD_BLUR_IG,
+    SAL_METHOD_GUIDED_IG,
+    SAL_METHOD_COUNT
+} sal_method;
+
+/* CLI / JS names: "vanilla", "gradient-x-input", "guided-backprop", "deconvnet",
+ * "integrated-gradients", "occlusion", "grad-cam", "guided-grad-cam", "xrai",
+ * "blur-ig", "guided-ig".  Returns -1 for an unknown name; sal_method_name
+ * returns "unknown" for a value out of range. */
+int sal_method_from_name(const char *name);
+const char *sal_method_name(sal_method method);
+
+typedef enum {
+    SAL_BASELINE_BLACK = 0, /* every pixel 0 */
+    SAL_BASELINE_WHITE,     /* every pixel 255 */
+    SAL_BASELINE_NOISE,     /* uniform pixels in [0, 255] from the seed */
+    SAL_BASELINE_BLUR,      /* the photo under a wide Gaussian blur */
+    SAL_BASELINE_IMAGE      /* baseline_pixels */
+} sal_baseline;
+
+typedef enum {
+    SAL_QUADRATURE_RIEMANN_LEFT = 0,
+    SAL_QUADRATURE_RIEMANN_RIGHT,
+    SAL_QUADRATURE_RIEMANN_MIDDLE,
+    SAL_QUADRATURE_RIEMANN_TRAPEZOID,
+    SAL_QUADRATURE_GAUSS_LEGENDRE
+} sal_quadrature;
+
+typedef enum {
+    SAL_AGGREGATE_MEAN = 0, /* SmoothGrad */
+    SAL_AGGREGATE_SQUARED,  /* SmoothGrad^2: mean of squares */
+    SAL_AGGREGATE_VARGRAD   /* variance over the samples */
+} sal_aggregate;
+
+/* Everything an explanation can be asked for.  sal_explain_defaults() fills
+ * the papers' defaults; callers change what they need. */
+typedef struct {
+    sal_method method;
+    int target;                 /* class index; negative: the top class */
+
+    /* SmoothGrad over the method: samples > 0 turns it on. */
+    int smooth_samples;         /* default 0 (off); the paper uses 25 */
+    float smooth_noise;         /* sigma = noise * (max - min) of the model input; default 0.15 */
+    sal_aggregate smooth_aggregate;
+    uint64_t seed;              /* for every random draw; default 0 */
+
+    /* Integrated Gradients and the path methods. */
+    int steps;                  /* default 32 */
+    sal_baseline baseline;      /* default black */
+    const float *baseline_pixels; /* SAL_BASELINE_IMAGE: H x W x 3 RGB pixels in [0, 255], input size */
+    sal_quadrature quadrature;  /* default riemann_trapezoid */
+
+    /* Grad-CAM and Guided Grad-CAM. */
+    const char *layer;          /* NULL: sal_model_last_spatial_layer */
+
+    /* Occlusion. */
+    int window;                 /* default 16 */
+    int stride;                 /* default 8 */
+    float baseline_value;       /* pixel value of the occluding patch; default 0 */
+
+    /* Blur IG. */
+    float blur_max_sigma;       /* default 50 */
+    /* Guided IG. */
+    float guided_fraction;      /* share of features moved per step; default 0.1 */
+    float guided_max_dist;      /* L1 distance bound, as a share of |x - x'|; default 0.02 */
+    /* XRAI. */
+    float xrai_area_threshold;  /* share of the picture ranked; default 1.0 */
+
+    size_t memory_budget;       /* bytes for batches of samples/steps/windows; 0 = 512 MiB */
+    sal_progress progress;
+} sal_explain_options;
+
+void sal_explain_defaults(sal_explain_options *options);
+
+/* A mask over the model's input pixels. */
+typedef struct {
+    int height, width;
+    int channels;            /* 3 (RGB, per-pixel attributions; occlusion repeats its map) or 1 (Grad-CAM, XRAI) */
+    float *data;             /* height x width x channels */
+    int target;              /* the class explained */
+    float score;             /* its pre-softmax score F(x) */
+    /* Integrated Gradients, Blur IG, Guided IG, XRAI's IG: completeness. */
+    int has_completeness;
+    double score_difference; /* F(x) - F(x') */
+    double completeness_gap; /* F(x) - F(x') - sum of attributions */
+    /* Grad-CAM: the map at the layer's own resolution, before upsampling. */
+    int low_height, low_width;
+    float *low_data;         /* NULL for other methods */
+    /* XRAI: each pixel's region rank (0 = most salient), -1 if unranked. */
+    int *region_rank;        /* NULL for other methods */
+} sal_explanation;
+
+/* Explains `pixels` (RGB in [0, 255], exactly the model's input size) as the
+ * model sees it after `preprocess`.  Baselines and the occlusion patch are
+ * pixel values, preprocessed like the photo.  Per-pixel masks come back in RGB
+ * channel order.  Free the result with sal_explanation_free. */
+int sal_explain(sal_context *ctx, const sal_preprocess *preprocess, const sal_image *pixels,
+                const sal_explain_options *options, sal_explanation *out, sal_error *err);
+void sal_explanation_free(sal_explanation *explanation);
+
 /* -------------------------------------------------------- visualization */
 
 /* Sum of |mask| over channels, clipped at the given percentile (e.g. 99) and
  * scaled to [0, 1].  mask: h x w x c; out: h x w. */
 int sal_visualize_grayscale(const float *mask, int height, int width, int channels,
                             float percentile, float *out, sal_error *err);
+/* Sum over channels, divided by the percentile of its absolute value and
+ * clipped to [-1, 1]: zero stays zero, signs are kept.  out: h x w. */
+int sal_visualize_diverging(const float *mask, int height, int width, int channels,
+                            float percentile, float *out, sal_error *err);
+
+typedef enum {
+    SAL_COLORMAP_GRAY = 0,
+    SAL_COLORMAP_INFERNO,
+    SAL_COLORMAP_VIRIDIS,
+    SAL_COLORMAP_JET,
+    SAL_COLORMAP_DIVERGING   /* blue - white - red for maps in [-1, 1] */
+} sal_colormap;
+
+/* "gray", "inferno", "viridis", "jet", "diverging"; -1 if unknown. */
+int sal_colormap_from_name(const char *name);
+
+/* Colours a map (h x w; values in [0, 1], or [-1, 1] for the diverging map)
+ * into RGBA8.  With `photo` (RGBA8, same size; may be NULL) the colours are
+ * blended over it: out = alpha * colour + (1 - alpha) * photo. */
+int sal_colorize(const float *map, int height, int width, sal_colormap colormap,
+                 const uint8_t *photo_rgba, float alpha, uint8_t *out_rgba, sal_error *err);
+
+/* Bilinear resampling of an h x w x c map to out_h x out_w (pixel centres
+ * aligned, as when a photo is resized).  Used to bring a mask over the model's
+ * input back to the original photo's size and Grad-CAM up to the input size. */
+int sal_resize_map(const float *map, int height, int width, int channels,
+                   int out_height, int out_width, float *out, sal_error *err);
+
+/* XRAI's ranked regions as a mask: 1 for pixels in the top `percent` % of the
+ * picture's area by region rank, else 0.  out: h x w. */
+int sal_xrai_top_mask(const int *region_rank, int height, int width, float percent,
+                      float *out, sal_error *err);
+
+/* Encodes RGBA8 as PNG into a malloc'd buffer (free with free()). */
+int sal_png_encode_rgba(const uint8_t *rgba, int width, int height, uint8_t **png, size_t *png_size,
+                        sal_error *err);
 
 #ifdef __cplusplus
 }

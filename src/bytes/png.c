@@ -35,8 +35,8 @@ static int check_png_shape(int width, int height, int channels, sal_error *err) 
     if (width <= 0 || height <= 0)
         return sal_fail(err, SAL_ERR_ARGUMENT, "PNG size %d x %d: both sides must be positive",
                         width, height);
-    if (channels != 1 && channels != 3)
-        return sal_fail(err, SAL_ERR_ARGUMENT, "PNG with %d channels: only 1 (gray) or 3 (RGB)",
+    if (channels != 1 && channels != 3 && channels != 4)
+        return sal_fail(err, SAL_ERR_ARGUMENT, "PNG with %d channels: only 1 (gray), 3 (RGB) or 4 (RGBA)",
                         channels);
     size_t row_bytes = (size_t)width * (size_t)channels + 1;
     if (row_bytes > (size_t)(INT_MAX / 2) / (size_t)height)

@@ -1,4 +1,4 @@
-/* png.h - writing 8-bit PNG images (gray or RGB), to memory or to a file. */
+/* png.h - writing 8-bit PNG images (gray, RGB or RGBA), to memory or to a file. */
 #ifndef SAL_BYTES_PNG_H
 #define SAL_BYTES_PNG_H
 
@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include "../saliency.h"
 
-/* Encodes width x height pixels of `channels` (1 = gray, 3 = RGB) bytes each,
+/* Encodes width x height pixels of `channels` (1 = gray, 3 = RGB, 4 = RGBA) bytes each,
  * row-major, into a malloc'ed PNG.  Caller frees *png. */
 int sal_png_encode_u8(const uint8_t *pixels, int width, int height, int channels,
                       uint8_t **png, size_t *png_size, sal_error *err);

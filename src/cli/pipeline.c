@@ -6,19 +6,22 @@
 
 #include "../bytes/error.h"
 
-static int prepare_input(cli_pipeline *p, const char *path, sal_error *err) {
-    sal_image photo = {0}, crop = {0};
+int cli_load_photo(const cli_pipeline *p, const char *path, sal_image *out, sal_error *err) {
+    sal_image photo = {0};
     int status = sal_image_load(path, &photo, err);
-    if (status == SAL_OK) status = sal_image_resize_crop(&photo, p->width, p->height, &crop, err);
-    if (status == SAL_OK) {
-        size_t pixels = (size_t)p->width * p->height;
-        p->input = malloc(pixels * 3 * sizeof *p->input);
-        if (!p->input) status = sal_fail(err, SAL_ERR_MEMORY, "out of memory");
-        else sal_preprocess_apply(&p->preprocess, crop.data, (int)pixels, p->input);
-    }
+    if (status == SAL_OK) status = sal_image_resize_crop(&photo, p->width, p->height, out, err);
     sal_image_free(&photo);
-    sal_image_free(&crop);
     return status;
+}
+
+static int prepare_input(cli_pipeline *p, const char *path, sal_error *err) {
+    int status = cli_load_photo(p, path, &p->pixels, err);
+    if (status != SAL_OK) return status;
+    size_t pixels = (size_t)p->width * p->height;
+    p->input = malloc(pixels * 3 * sizeof *p->input);
+    if (!p->input) return sal_fail(err, SAL_ERR_MEMORY, "out of memory");
+    sal_preprocess_apply(&p->preprocess, p->pixels.data, (int)pixels, p->input);
+    return SAL_OK;
 }
 
 /* Reads "a,b,c" (or one number for all three channels). */
@@ -85,6 +88,7 @@ int cli_pipeline_open(cli_pipeline *p, const cli_options *opt, sal_error *err) {
 void cli_pipeline_close(cli_pipeline *p) {
     sal_context_free(p->ctx);
     sal_model_free(p->model);
+    sal_image_free(&p->pixels);
     free(p->input);
     memset(p, 0, sizeof *p);
 }

@@ -11,10 +11,13 @@ typedef struct {
     sal_context *ctx;
     sal_preprocess preprocess;
     int height, width;
-    float *input; /* height x width x 3, preprocessed */
+    sal_image pixels; /* the photo resized and cropped to height x width, RGB in [0, 255] */
+    float *input;     /* height x width x 3, preprocessed */
 } cli_pipeline;
 
 int cli_pipeline_open(cli_pipeline *p, const cli_options *opt, sal_error *err);
+/* Loads a photo resized and centre-cropped to the model's input, as --image. */
+int cli_load_photo(const cli_pipeline *p, const char *path, sal_image *out, sal_error *err);
 void cli_pipeline_close(cli_pipeline *p);
 
 #endif

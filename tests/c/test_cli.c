@@ -1,6 +1,9 @@
-/* The native CLI end to end: the ResNet50 on a photo, and every kind of bad
- * input giving exit status 1 and one clear line on stderr.  Also the label
- * files it reads (sal_labels_parse). */
+/* The native CLI end to end: the ResNet50 on a photo, every method on a small
+ * golden model (the .npy shapes, the pictures, the JSON summary, the
+ * progress bar), and every kind of bad input giving exit status 1 and one
+ * clear line on stderr naming the flag.  Also the label files it reads
+ * (sal_labels_parse). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,6 +185,194 @@ static void test_errors(void) {
     expect_failure(args, "not-a-photo.jpg");
 }
 
+/* ------------------------------------------------- every method on a small model */
+
+#define SMALL SAL_GOLDENS_DIR "/models/seq_small/model.json" /* 12 x 12 x 3 input, 5 classes */
+#define SMALL_SIZE 12
+#define EXPLAIN_SMALL "explain --model " SMALL " --image " CAT " --window 4 --stride 2 --steps 8 "
+
+/* The number after "key": in the JSON on stdout (NAN when absent or null). */
+static double json_number(const char *key) {
+    char pattern[64];
+    snprintf(pattern, sizeof pattern, "\"%s\": ", key);
+    const char *p = strstr(out_text, pattern);
+    if (!p) return NAN;
+    char *end;
+    double v = strtod(p + strlen(pattern), &end);
+    return end == p + strlen(pattern) ? NAN : v;
+}
+
+static float *read_npy(const char *name, int *shape, int *ndim) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    float *data = NULL;
+    sal_error err;
+    CHECK(sal_npy_read(path, &data, shape, ndim, &err) == SAL_OK, "%s", err.message);
+    return data;
+}
+
+static int read_png(const char *name, sal_image *out) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    sal_error err;
+    int status = sal_image_load(path, out, &err);
+    CHECK(status == SAL_OK, "%s", err.message);
+    return status;
+}
+
+static const char *const methods[] = {"vanilla", "gradient-x-input", "guided-backprop", "deconvnet",
+                                      "integrated-gradients", "occlusion", "grad-cam", "guided-grad-cam",
+                                      "xrai", "blur-ig", "guided-ig"};
+
+static int one_channel(const char *method) { return !strcmp(method, "grad-cam") || !strcmp(method, "xrai"); }
+/* XRAI reports its integrated gradients' completeness, but its map is region averages */
+static int has_completeness(const char *method) {
+    return !strcmp(method, "integrated-gradients") || !strcmp(method, "blur-ig") || !strcmp(method, "guided-ig") ||
+           !strcmp(method, "xrai");
+}
+
+static void check_method_outputs(const char *method) {
+    int shape[SAL_NPY_MAX_DIMS], ndim = 0;
+    float *mask = read_npy("m.npy", shape, &ndim);
+    int channels = one_channel(method) ? 1 : 3;
+    int right = mask && shape[0] == SMALL_SIZE && shape[1] == SMALL_SIZE &&
+                (channels == 1 ? ndim == 2 : ndim == 3 && shape[2] == 3);
+    CHECK(right, "%s: the .npy is not (12, 12%s)", method, channels == 1 ? "" : ", 3");
+    sal_image png = {0};
+    if (read_png("m.png", &png) == SAL_OK)
+        CHECK(png.width == SMALL_SIZE && png.height == SMALL_SIZE, "%s: PNG is %d x %d", method, png.width, png.height);
+    sal_image_free(&png);
+    char quoted[64];
+    snprintf(quoted, sizeof quoted, "\"method\": \"%s\"", method);
+    CHECK(out_text[0] == '{' && strstr(out_text, quoted) && strstr(out_text, "\"target\": ") &&
+              strstr(out_text, "\"label\": ") && isfinite(json_number("score")), "%s: stdout %s", method, out_text);
+    if (has_completeness(method)) {
+        double difference = json_number("score_difference"), gap = json_number("completeness_gap");
+        CHECK(isfinite(difference) && isfinite(gap) && !isnan(json_number("completeness_gap_percent")),
+              "%s: completeness fields missing: %s", method, out_text);
+        /* the printed gap is F(x) - F(x') - sum of the attributions in the .npy */
+        double sum = 0;
+        for (int i = 0; right && channels == 3 && i < SMALL_SIZE * SMALL_SIZE * 3; i++) sum += mask[i];
+        CHECK(channels == 1 || fabs(difference - gap - sum) <= 1e-4 * (1 + fabs(sum)),
+              "%s: %g - %g != sum of the mask %g", method, difference, gap, sum);
+    } else {
+        CHECK(!strstr(out_text, "completeness_gap"), "%s prints completeness: %s", method, out_text);
+    }
+    if (right && !strcmp(method, "occlusion")) {
+        int repeated = 1;
+        for (int i = 0; i < SMALL_SIZE * SMALL_SIZE; i++)
+            repeated &= mask[3 * i] == mask[3 * i + 1] && mask[3 * i] == mask[3 * i + 2];
+        CHECK(repeated, "occlusion's map is not repeated over the 3 channels");
+    }
+    free(mask);
+}
+
+static void test_every_method(void) {
+    for (size_t m = 0; m < sizeof methods / sizeof methods[0]; m++) {
+        char args[1024];
+        snprintf(args, sizeof args, EXPLAIN_SMALL "--method %s --npy %s/m.npy --png %s/m.png", methods[m], tmpdir,
+                 tmpdir);
+        int status = run_cli(args);
+        CHECK(status == 0, "%s exited %d: %s", methods[m], status, err_text);
+        if (status == 0) check_method_outputs(methods[m]);
+    }
+}
+
+/* --overlay with --alpha 0 is the photo as the model sees it; with --alpha 1
+ * and the gray colormap it is the plain grayscale picture. */
+static void test_pictures(void) {
+    char args[1024];
+    sal_image plain = {0}, photo = {0}, crop = {0}, overlay = {0}, coloured = {0};
+    sal_error err;
+    snprintf(args, sizeof args, EXPLAIN_SMALL "--png %s/plain.png", tmpdir);
+    CHECK(run_cli(args) == 0, "plain: %s", err_text);
+    snprintf(args, sizeof args, EXPLAIN_SMALL "--png %s/alpha0.png --overlay --alpha 0 --colormap jet", tmpdir);
+    CHECK(run_cli(args) == 0, "alpha 0: %s", err_text);
+    CHECK(sal_image_load(CAT, &photo, &err) == SAL_OK && sal_image_resize_crop(&photo, 12, 12, &crop, &err) == SAL_OK,
+          "%s", err.message);
+    if (read_png("alpha0.png", &overlay) == SAL_OK && crop.data) {
+        double worst = 0;
+        for (int i = 0; i < 12 * 12 * 3; i++) worst = fmax(worst, fabs(overlay.data[i] - crop.data[i]));
+        CHECK(worst <= 0.5, "--alpha 0 differs from the resized photo by %g", worst);
+    }
+    sal_image_free(&overlay);
+    snprintf(args, sizeof args, EXPLAIN_SMALL "--png %s/alpha1.png --overlay --alpha 1 --colormap gray", tmpdir);
+    CHECK(run_cli(args) == 0, "alpha 1: %s", err_text);
+    if (read_png("plain.png", &plain) == SAL_OK && read_png("alpha1.png", &overlay) == SAL_OK)
+        CHECK(memcmp(plain.data, overlay.data, 12 * 12 * 3 * sizeof(float)) == 0,
+              "--overlay --alpha 1 --colormap gray differs from the plain picture");
+    snprintf(args, sizeof args, EXPLAIN_SMALL "--png %s/inferno.png --colormap inferno", tmpdir);
+    CHECK(run_cli(args) == 0, "inferno: %s", err_text);
+    if (read_png("inferno.png", &coloured) == SAL_OK) {
+        int colourful = 0;
+        for (int i = 0; i < 12 * 12; i++) colourful |= coloured.data[3 * i] != coloured.data[3 * i + 2];
+        CHECK(colourful, "the inferno picture is gray");
+    }
+    sal_image_free(&plain);
+    sal_image_free(&photo);
+    sal_image_free(&crop);
+    sal_image_free(&overlay);
+    sal_image_free(&coloured);
+}
+
+static void test_progress_and_baseline(void) {
+    char args[1024];
+    snprintf(args, sizeof args, EXPLAIN_SMALL "--method integrated-gradients --npy %s/ig.npy --progress", tmpdir);
+    CHECK(run_cli(args) == 0, "--progress: %s", err_text);
+    CHECK(strchr(err_text, '\r') && strstr(err_text, "100%"), "no progress bar on stderr: '%s'", err_text);
+    double black = json_number("score_difference");
+    snprintf(args, sizeof args,
+             EXPLAIN_SMALL "--method integrated-gradients --npy %s/ig.npy --baseline " SAL_ASSETS_DIR "/photos/chelsea.png",
+             tmpdir);
+    CHECK(run_cli(args) == 0, "--baseline PHOTO: %s", err_text);
+    double photo = json_number("score_difference");
+    CHECK(isfinite(photo) && photo != black, "a photo baseline gives the same F(x) - F(x') as black: %g", photo);
+}
+
+/* --smooth reaches SmoothGrad: the same seed gives the same mask, another seed another. */
+static void test_smoothing_flags(void) {
+    float *masks[3] = {NULL, NULL, NULL};
+    const char *seeds[3] = {"3", "3", "4"};
+    for (int k = 0; k < 3; k++) {
+        char args[1024];
+        snprintf(args, sizeof args, EXPLAIN_SMALL "--smooth 4 --noise 0.2 --aggregate vargrad --seed %s --npy %s/s.npy",
+                 seeds[k], tmpdir);
+        CHECK(run_cli(args) == 0, "--smooth: %s", err_text);
+        int shape[SAL_NPY_MAX_DIMS], ndim = 0;
+        masks[k] = read_npy("s.npy", shape, &ndim);
+    }
+    size_t bytes = SMALL_SIZE * SMALL_SIZE * 3 * sizeof(float);
+    if (masks[0] && masks[1] && masks[2]) {
+        CHECK(memcmp(masks[0], masks[1], bytes) == 0, "--seed 3 twice gave different masks");
+        CHECK(memcmp(masks[0], masks[2], bytes) != 0, "--seed 3 and --seed 4 gave the same mask");
+    }
+    for (int k = 0; k < 3; k++) free(masks[k]);
+}
+
+static void test_explain_flag_errors(void) {
+    static const char *const cases[][2] = {
+        {"--steps 0", "--steps"},           {"--smooth many", "--smooth"},
+        {"--noise -1", "--noise"},          {"--aggregate median", "--aggregate"},
+        {"--seed -3", "--seed"},            {"--quadrature simpson", "--quadrature"},
+        {"--window 0", "--window"},         {"--stride x", "--stride"},
+        {"--baseline-value 300", "--baseline-value"}, {"--colormap magma", "--colormap"},
+        {"--alpha 2", "--alpha"},           {"--memory-budget 0", "--memory-budget"},
+        {"--percentile 101", "--percentile"}, {"--method nope", "--method"},
+        {"--target 5", "--target"},         {"--target -2", "--target"},
+        {"--method grad-cam --layer nosuchlayer", "nosuchlayer"},
+        {"--baseline /nonexistent.png", "/nonexistent.png"},
+        {"--overlay 1", "'--overlay' takes no value"},             {"--threads", "needs a value"},
+        {"--npy --png x.png", "--npy"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char args[1024];
+        snprintf(args, sizeof args, EXPLAIN_SMALL "--npy %s/e.npy %s", tmpdir, cases[i][0]);
+        expect_failure(args, cases[i][1]);
+    }
+    expect_failure(EXPLAIN_SMALL, "--npy");
+    expect_failure(EXPLAIN_SMALL "--npy /nonexistent/dir/m.npy", "/nonexistent/dir/m.npy");
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/sal_test_cli_XXXXXX");
     if (!mkdtemp(tmpdir)) {
@@ -193,6 +384,11 @@ int main(void) {
     test_classify();
     test_custom_preprocessing();
     test_explain();
+    test_every_method();
+    test_pictures();
+    test_progress_and_baseline();
+    test_smoothing_flags();
+    test_explain_flag_errors();
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
