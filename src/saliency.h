@@ -247,7 +247,7 @@ typedef struct {
     float baseline_value;       /* pixel value of the occluding patch; default 0 */
 
     /* Blur IG. */
-    float blur_max_sigma;       /* default 50 */
+    float blur_max_sigma;       /* default 50; at most 1000 */
     /* Guided IG. */
     float guided_fraction;      /* share of features moved per step; default 0.1 */
     float guided_max_dist;      /* L1 distance bound, as a share of |x - x'|; default 0.02 */

@@ -69,8 +69,8 @@ export type Method =
   | 'vanilla' | 'gradient-x-input' | 'guided-backprop' | 'deconvnet' | 'integrated-gradients' | 'occlusion'
   | 'grad-cam' | 'guided-grad-cam' | 'xrai' | 'blur-ig' | 'guided-ig';
 
-/** Unset keys keep the library's defaults (sal_explain_defaults). */
-export interface ExplainOptions {
+/** The method and its parameters; unset keys keep the library's defaults (sal_explain_defaults). */
+export interface MethodOptions {
   method?: Method;
   /** Class index; negative or unset: the top class. */
   target?: number;
@@ -79,7 +79,6 @@ export interface ExplainOptions {
   smoothAggregate?: 'mean' | 'squared' | 'vargrad';
   seed?: number;
   steps?: number;
-  baseline?: 'black' | 'white' | 'noise' | 'blur' | Image;
   quadrature?: 'riemann_left' | 'riemann_right' | 'riemann_middle' | 'riemann_trapezoid' | 'gauss_legendre';
   layer?: string;
   window?: number;
@@ -91,11 +90,18 @@ export interface ExplainOptions {
   xraiAreaThreshold?: number;
   /** Bytes for batches of samples/steps/windows; 0 = 512 MiB. */
   memoryBudget?: number;
+}
+
+export type BaselineName = 'black' | 'white' | 'noise' | 'blur';
+
+export interface ExplainOptions extends MethodOptions {
+  baseline?: BaselineName | Image;
   /** Ignored here (the asynchronous API's keys). */
   onProgress?: unknown;
   signal?: unknown;
 }
 
+/** A 2-D map { width, height, data }: visualizeImageGrayscale in [0, 1], visualizeImageDiverging in [-1, 1]. */
 export interface Map2D {
   width: number;
   height: number;

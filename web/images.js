@@ -9,7 +9,7 @@
 // path, a Buffer/Uint8Array/ArrayBuffer holding an encoded image,
 // { data, width, height } with RGB or RGBA pixels.
 
-import { readFileBytes } from './models.js';
+import { fetchOk, locate, readFileBytes } from './models.js';
 
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 
@@ -143,41 +143,23 @@ async function readBlob(blob, what) {
   return { encoded: new Uint8Array(await blob.arrayBuffer()) };
 }
 
-async function fetchImage(url, what, signal) {
-  let response;
+// A path or URL's bytes, or an Error naming the image and the problem.
+async function readImageAt(where, what, signal) {
+  const { path, url } = await locate(where);
+  let blob;
   try {
-    response = await fetch(url, { signal });
+    if (path) return { encoded: await readFileBytes(path) };
+    blob = await (await fetchOk(url, signal)).blob();
   } catch (error) {
     if (error.name === 'AbortError') throw error;
-    throw new Error(`${what}: could not fetch ${url}: ${error.message}`);
-  }
-  if (!response.ok) throw new Error(`${what}: fetching ${url} failed: HTTP ${response.status}`);
-  return readBlob(await response.blob(), what);
-}
-
-async function readImageFile(path, what) {
-  try {
-    return { encoded: await readFileBytes(path) };
-  } catch (error) {
     throw new Error(`${what}: ${error.message}`);
   }
-}
-
-function looksLikeUrl(text) {
-  return /^(https?|data|blob):/i.test(text);
+  return readBlob(blob, what);
 }
 
 // Any supported image -> one of the engine's three forms (see the top).
 export async function imageToInput(image, { what = 'image', signal } = {}) {
-  if (image instanceof URL || typeof image === 'string') {
-    const text = String(image);
-    if (isNode && !looksLikeUrl(text)) {
-      const { fileURLToPath } = await import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:url');
-      return readImageFile(text.startsWith('file:') ? fileURLToPath(text) : text, what);
-    }
-    const base = typeof location !== 'undefined' ? location.href : undefined;
-    return fetchImage(new URL(text, base), what, signal);
-  }
+  if (image instanceof URL || typeof image === 'string') return readImageAt(image, what, signal);
   if (isInstance(image, 'Blob')) return readBlob(image, what);
   if (image instanceof ArrayBuffer || (isTypedArray(image) && !('width' in image))) {
     const bytes = asBytes(image);

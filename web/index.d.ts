@@ -1,19 +1,17 @@
 /// <reference lib="dom" />
 // Type declarations of the saliency library's JavaScript API (web/index.js).
 
-export type MethodName =
-  | 'vanilla' | 'gradient-x-input' | 'guided-backprop' | 'deconvnet' | 'integrated-gradients' | 'occlusion'
-  | 'grad-cam' | 'guided-grad-cam' | 'xrai' | 'blur-ig' | 'guided-ig';
+import type {
+  BaselineName, CustomPreprocess, Map2D, Method, MethodOptions, Model as ModelInfo, PresetName, Variant,
+} from './engine.js';
+
+export type { BaselineName, Map2D, MethodOptions, Variant };
+export type MethodName = Method;
 export type ColormapName = 'gray' | 'inferno' | 'viridis' | 'jet' | 'diverging';
-export type Variant = 'simd-threads' | 'simd';
-export type PreprocessPreset = 'caffe' | 'tf' | 'torch' | 'none';
-/** model input = (pixel * scale - mean) / std per channel, pixels in [0, 255]; mean/std in the model's channel order. */
-export interface Preprocess {
-  scale: number;
-  mean: [number, number, number];
-  std: [number, number, number];
-  bgr: boolean;
-}
+export type PreprocessPreset = PresetName;
+/** model input = (pixel * scale - mean) / std per channel, pixels in [0, 255]; mean/std in the model's channel
+ * order; unset keys: scale 1, mean 0, std 1, bgr false. */
+export type Preprocess = CustomPreprocess;
 
 /** RGBA8 pixels, as in ImageData. */
 export interface RGBAImage {
@@ -54,13 +52,6 @@ export interface Mask {
   channels: number;
   data: Float32Array;
 }
-/** A 2-D map { width, height, data }: visualizeImageGrayscale in [0, 1], visualizeImageDiverging in [-1, 1]. */
-export interface Map2D {
-  width: number;
-  height: number;
-  data: Float32Array;
-}
-
 export interface Explanation extends Mask {
   method: MethodName;
   /** The class explained, and its name when the model has labels. */
@@ -92,28 +83,9 @@ export interface ProgressOptions extends CallOptions {
   onProgress?: (fraction: number) => void;
 }
 
-export interface ExplainOptions extends ProgressOptions {
+export interface ExplainOptions extends MethodOptions, ProgressOptions {
   model?: Model;
-  method?: MethodName;
-  /** Class index; the top class when left out or negative. */
-  target?: number;
-  smoothSamples?: number;
-  smoothNoise?: number;
-  smoothAggregate?: 'mean' | 'squared' | 'vargrad';
-  seed?: number;
-  steps?: number;
-  baseline?: 'black' | 'white' | 'noise' | 'blur' | ImageInput;
-  quadrature?: 'riemann_left' | 'riemann_right' | 'riemann_middle' | 'riemann_trapezoid' | 'gauss_legendre';
-  layer?: string;
-  window?: number;
-  stride?: number;
-  baselineValue?: number;
-  blurMaxSigma?: number;
-  guidedFraction?: number;
-  guidedMaxDist?: number;
-  xraiAreaThreshold?: number;
-  /** Bytes for batches of samples/steps/windows. */
-  memoryBudget?: number;
+  baseline?: BaselineName | ImageInput;
 }
 
 export type ModelSource =
@@ -156,15 +128,11 @@ export interface PictureOptions {
   percentile?: number;
 }
 
+/** A loaded model: the engine's facts about it (input size, classes, layers) and the session's. */
+export interface Model extends ModelInfo {}
 export declare class Model {
   readonly id: number;
   readonly session: Saliency;
-  readonly inputHeight: number;
-  readonly inputWidth: number;
-  readonly channels: number;
-  readonly numClasses: number;
-  readonly layers: string[];
-  readonly lastSpatialLayer: string | null;
   readonly labels: (string | null)[] | null;
   readonly preprocess: PreprocessPreset | Preprocess;
   label(index: number): string | null;
@@ -211,7 +179,7 @@ export declare function toPNG(map: Mask | Map2D | RGBAImage, options?: PictureOp
 export declare function resizeCrop(pixels: PixelData, width: number, height: number): RGBAImage;
 /** float32 values as the bytes of a NumPy .npy file. */
 export declare function encodeNpy(data: ArrayLike<number>, shape: number[]): Uint8Array;
-export declare const BASELINES: ('black' | 'white' | 'noise' | 'blur')[];
+export declare const BASELINES: BaselineName[];
 export declare function sharedMemoryUsable(): boolean;
 export declare function abortError(message?: string): Error;
 export declare const isBrowser: boolean;

@@ -6,6 +6,8 @@
 //   in Node a file path (shards read from the same folder).
 // The result is what the engine loads: { json: string, shards: [{ name, data: Uint8Array }] }.
 
+import { abortError } from './backend.js';
+
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 const decoder = new TextDecoder();
 
@@ -28,6 +30,29 @@ export async function readFileBytes(path) {
   } catch (error) {
     throw new Error(fileErrorMessage('open', path, error));
   }
+}
+
+// Where a model, image or labels string/URL points: a file path in Node
+// (file: URLs included), else a URL (relative ones against the page).
+export async function locate(source) {
+  const text = String(source);
+  if (!isNode || /^(https?|data|blob):/i.test(text)) return { url: new URL(text, globalThis.location?.href) };
+  if (!text.startsWith('file:')) return { path: text };
+  const { fileURLToPath } = await import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:url');
+  return { path: fileURLToPath(text) };
+}
+
+// fetch() whose failures are Errors naming the URL (an abort stays an AbortError).
+export async function fetchOk(url, signal) {
+  let response;
+  try {
+    response = await fetch(url, { signal });
+  } catch (error) {
+    if (error.name === 'AbortError') throw error;
+    throw new Error(`could not fetch ${url}: ${error.message}`);
+  }
+  if (!response.ok) throw new Error(`fetching ${url} failed: HTTP ${response.status} ${response.statusText}`);
+  return response;
 }
 
 function bytesOf(data, what) {
@@ -73,11 +98,6 @@ function weightBytes(weight) {
   return (DTYPE_BYTES[dtype] ?? 0) * (Number.isFinite(count) ? count : 0);
 }
 
-function abortError() {
-  return typeof DOMException === 'function' ? new DOMException('the call was aborted', 'AbortError')
-    : Object.assign(new Error('the call was aborted'), { name: 'AbortError' });
-}
-
 // Counts bytes as they arrive and reports the fraction of `total`.
 function byteCounter(total, onProgress) {
   let done = 0;
@@ -88,14 +108,7 @@ function byteCounter(total, onProgress) {
 }
 
 async function fetchBytes(url, { signal, count }) {
-  let response;
-  try {
-    response = await fetch(url, { signal });
-  } catch (error) {
-    if (error.name === 'AbortError') throw error;
-    throw new Error(`could not fetch ${url}: ${error.message}`);
-  }
-  if (!response.ok) throw new Error(`fetching ${url} failed: HTTP ${response.status} ${response.statusText}`);
+  const response = await fetchOk(url, signal);
   if (!response.body) {
     const bytes = new Uint8Array(await response.arrayBuffer());
     count(bytes.length);
@@ -126,7 +139,7 @@ async function fromUrl(url, { signal, onProgress }) {
   const count = byteCounter(bytes, onProgress);
   const shards = await Promise.all(paths.map(async (name) =>
     ({ name, data: await fetchBytes(new URL(name, url), { signal, count }) })));
-  return { json, shards, labelsBase: url };
+  return { json, shards };
 }
 
 async function fromPath(path, { signal, onProgress }) {
@@ -154,7 +167,7 @@ function baseName(name) {
 // Files from an <input multiple>: the model.json (the .json with a
 // weightsManifest or modelTopology), its shards by file name, and a labels
 // .json among the rest when there is one.
-async function fromFiles(files, { onProgress }) {
+async function fromFiles(files, { signal, onProgress }) {
   const list = [...files];
   const jsons = [];
   for (const file of list) {
@@ -170,6 +183,7 @@ async function fromFiles(files, { onProgress }) {
   const count = byteCounter(bytes, onProgress);
   const shards = [];
   for (const name of paths) {
+    if (signal?.aborted) throw abortError();
     const data = new Uint8Array(await byName.get(baseName(name)).arrayBuffer());
     count(data.length);
     shards.push({ name, data });
@@ -197,19 +211,10 @@ function isFileList(source) {
   return list && [...source].every((file) => typeof file?.name === 'string' && typeof file?.arrayBuffer === 'function');
 }
 
-function looksLikeUrl(text) {
-  return /^(https?|data|blob):/i.test(text);
-}
-
 export async function readModelSource(source, options = {}) {
   if (source instanceof URL || typeof source === 'string') {
-    const text = String(source);
-    if (isNode && !looksLikeUrl(text)) {
-      const { fileURLToPath } = await import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:url');
-      return fromPath(text.startsWith('file:') ? fileURLToPath(text) : text, options);
-    }
-    const base = typeof location !== 'undefined' ? location.href : undefined;
-    return fromUrl(new URL(text, base), options);
+    const { path, url } = await locate(source);
+    return path ? fromPath(path, options) : fromUrl(url, options);
   }
   if (isFileList(source)) return fromFiles(source, options);
   if (source && typeof source === 'object' && 'json' in source) return fromMemory(source);
@@ -239,17 +244,9 @@ export function parseLabels(labels, what = 'labels') {
 }
 
 async function readLabelsText(where, signal) {
-  const text = String(where);
-  if (isNode && !looksLikeUrl(text)) {
-    const { fileURLToPath } = await import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:url');
-    return decoder.decode(await readFileBytes(text.startsWith('file:') ? fileURLToPath(text) : text));
-  }
-  const url = new URL(text, globalThis.location?.href);
-  const response = await fetch(url, { signal }).catch((error) => {
-    throw new Error(`labels ${url}: could not fetch: ${error.message}`);
-  });
-  if (!response.ok) throw new Error(`labels ${url}: HTTP ${response.status}`);
-  return response.text();
+  const { path, url } = await locate(where);
+  if (path) return decoder.decode(await readFileBytes(path));
+  return (await fetchOk(url, signal)).text();
 }
 
 // The labels asked for, or the ones that come with the model (labels.json

@@ -15,6 +15,7 @@
 #include "../bytes/error.h"
 
 #define TRUNCATE 4.0
+#define MAX_RADIUS (1 << 20) /* keeps the radius and kernel size within int */
 
 /* Index of position i (any integer) in a line of n samples under "reflect". */
 static int reflect_index(long i, int n) {
@@ -81,6 +82,9 @@ static int check_blur_arguments(const float *in, int height, int width, int chan
     if (!isfinite(sigma) || sigma < 0)
         return sal_fail(err, SAL_ERR_ARGUMENT, "gaussian blur: sigma must be a finite number >= 0, got %g",
                         (double)sigma);
+    if (TRUNCATE * (double)sigma + 0.5 > MAX_RADIUS)
+        return sal_fail(err, SAL_ERR_ARGUMENT, "gaussian blur: sigma %g is too large (at most %g)", (double)sigma,
+                        (MAX_RADIUS - 0.5) / TRUNCATE);
     if (in == out) return sal_fail(err, SAL_ERR_ARGUMENT, "gaussian blur: output may not alias the input");
     size_t count = (size_t)height * width * channels;
     for (size_t i = 0; i < count; i++)

@@ -11,6 +11,8 @@
  *
  *     phi(x) = - sum_k (s_{k+1} - s_k) * dx(s_k)/ds (.) grad F(x(s_k))
  *
+ * The blur reflects at the edges (PAIR pads with zeros, which darkens the
+ * border along the path).
  * Completeness: sum_i phi_i ~ F(x) - F(G_max_sigma * x).  Every point of
  * the path is known in advance, so the gradients are taken in batches. */
 #include <math.h>

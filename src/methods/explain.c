@@ -2,7 +2,8 @@
  * for every method, optionally under SmoothGrad.
  *
  * The pixels are preprocessed into the model input x; the class explained is
- * the requested one or the top class of F(x).  Every method runs in model
+ * the requested one or the top class of F(x) (found by the gradient methods'
+ * own backward pass, by a forward pass for the others).  Every method runs in model
  * space (baselines and the occlusion patch are pixel values preprocessed like
  * the photo) and its mask is brought back to the photo's RGB channel order.
  */
@@ -19,6 +20,7 @@
 #define MAX_STEPS 4096
 #define MAX_SAMPLES 10000
 #define BLUR_BASELINE_SIGMA 0.1 /* of the larger side: the blur baseline's Gaussian */
+#define MAX_BLUR_SIGMA 1000.0  /* wider blurs are flat at any usable input size, and slow */
 
 /* ------------------------------------------------------------- names */
 
@@ -180,8 +182,8 @@ static int check_method_options(const sal_explain_options *o, int height, int wi
             return sal_fail(err, SAL_ERR_ARGUMENT, "baseline_value must be a finite number");
         return SAL_OK;
     case SAL_METHOD_BLUR_IG:
-        if (!is_finite_in(o->blur_max_sigma, 0, INFINITY) || o->blur_max_sigma == 0)
-            return sal_fail(err, SAL_ERR_ARGUMENT, "blur_max_sigma must be a finite number > 0 (got %g)",
+        if (!is_finite_in(o->blur_max_sigma, 0, MAX_BLUR_SIGMA) || o->blur_max_sigma == 0)
+            return sal_fail(err, SAL_ERR_ARGUMENT, "blur_max_sigma must be in (0, %g] (got %g)", MAX_BLUR_SIGMA,
                             (double)o->blur_max_sigma);
         return SAL_OK;
     case SAL_METHOD_GUIDED_IG:
@@ -295,7 +297,7 @@ static int make_baseline(const explain_run *run, sal_baseline kind, float *out, 
         break;
     }
     if (status == SAL_OK) sal_preprocess_apply(run->preprocess, out, run->height * run->width, out);
-    return status;
+    return status == SAL_OK ? check_finite_pixels(out, run->height, run->width, "preprocessed baseline", err) : status;
 }
 
 static float *alloc_input(const explain_run *run) { return malloc(run->size * sizeof(float)); }
@@ -469,26 +471,73 @@ static void write_outputs(const explain_run *run, const float *mask, sal_explana
 
 /* ------------------------------------------------------------- explain */
 
-static int explain(explain_run *run, sal_explanation *out, sal_error *err) {
+/* Vanilla, Guided Backprop, Deconvnet and Gradient x Input on the photo alone
+ * take one backward pass, which also picks the class and returns its score. */
+static int takes_one_backward(const sal_explain_options *o) {
+    return is_gradient_method(o->method) && o->smooth_samples == 0;
+}
+
+/* mask = dF/dx (times x for Gradient x Input); out gets the class and F(x). */
+static int explain_in_one_backward(const explain_run *run, float *mask, sal_explanation *out, sal_error *err) {
     const sal_explain_options *o = run->options;
-    if (!(run->x = alloc_input(run))) return sal_fail(err, SAL_ERR_MEMORY, "out of memory");
-    sal_preprocess_apply(run->preprocess, run->photo, run->height * run->width, run->x);
+    float *logits = malloc((size_t)sal_model_num_classes(run->ctx->model) * sizeof *logits);
+    if (!logits) return sal_fail(err, SAL_ERR_MEMORY, "out of memory");
+    sal_backward_request dF_dx = {.targets = &o->target, /* negative: the top class */
+                                  .chosen_targets = &out->target, .relu_rule = relu_rule_of(o->method),
+                                  .input_gradient = mask, .logits = logits};
+    int status = sal_backward(run->ctx, run->x, 1, run->height, run->width, &dF_dx, err);
+    if (status == SAL_OK) out->score = logits[out->target];
+    free(logits);
+    if (status == SAL_OK && o->method == SAL_METHOD_GRADIENT_X_INPUT)
+        for (size_t i = 0; i < run->size; i++) mask[i] *= run->x[i];
+    return status == SAL_OK ? sal_progress_step(&o->progress, 1, 1, err) : status;
+}
+
+/* The class and its score from a forward pass, F as a sal_fn, and what the
+ * method needs besides x. */
+static int prepare_run(explain_run *run, sal_explanation *out, sal_error *err) {
     int status = resolve_target(run, &out->score, err);
     if (status != SAL_OK) return status;
     out->target = run->target;
     status = sal_fn_for_context(&run->fn, &run->fn_storage, run->ctx, run->height, run->width, run->target,
-                                relu_rule_of(o->method), o->memory_budget, err); /* 0: 512 MiB */
-    if (status == SAL_OK) status = prepare_method(run, err);
+                                relu_rule_of(run->options->method), run->options->memory_budget,
+                                err); /* 0: 512 MiB */
+    return status == SAL_OK ? prepare_method(run, err) : status;
+}
+
+/* A network that overflows (huge pixels, scale or noise) gives NaN or
+ * infinite scores and gradients: refused rather than returned. */
+static int check_finite_result(const sal_explanation *out, sal_error *err) {
+    if (!isfinite(out->score))
+        return sal_fail(err, SAL_ERR_NUMERIC, "the score of class %d is %s: the model overflowed on this input "
+                        "(check the pixel range and the preprocessing)", out->target,
+                        isnan(out->score) ? "NaN" : "infinite");
+    size_t count = (size_t)out->height * out->width * out->channels;
+    for (size_t i = 0; i < count; i++)
+        if (!isfinite(out->data[i]))
+            return sal_fail(err, SAL_ERR_NUMERIC, "the explanation is %s at row %zu, column %zu: the model overflowed "
+                            "(check the pixel range, the preprocessing and smooth_noise)",
+                            isnan(out->data[i]) ? "NaN" : "infinite", i / out->channels / out->width,
+                            i / out->channels % out->width);
+    return SAL_OK;
+}
+
+static int explain(explain_run *run, sal_explanation *out, sal_error *err) {
+    int one_backward = takes_one_backward(run->options);
+    if (!(run->x = alloc_input(run))) return sal_fail(err, SAL_ERR_MEMORY, "out of memory");
+    sal_preprocess_apply(run->preprocess, run->photo, run->height * run->width, run->x);
+    int status = check_finite_pixels(run->x, run->height, run->width, "preprocessed pixel", err);
+    if (status == SAL_OK && !one_backward) status = prepare_run(run, out, err);
     if (status == SAL_OK) status = alloc_outputs(run, out, err);
     if (status != SAL_OK) return status;
     run->region_rank = out->region_rank;
     run->mask_floats = method_mask_floats(run);
     float *mask = malloc(run->mask_floats * sizeof *mask);
     if (!mask) return sal_fail(err, SAL_ERR_MEMORY, "out of memory");
-    status = run_method(run, mask, out, err);
+    status = one_backward ? explain_in_one_backward(run, mask, out, err) : run_method(run, mask, out, err);
     if (status == SAL_OK) write_outputs(run, mask, out);
     free(mask);
-    return status;
+    return status == SAL_OK ? check_finite_result(out, err) : status;
 }
 
 int sal_explain(sal_context *ctx, const sal_preprocess *preprocess, const sal_image *pixels,

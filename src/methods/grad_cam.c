@@ -7,7 +7,8 @@
  *     L       = ReLU( sum_k alpha_k A_k )           (h x w)
  *
  * then L is upsampled bilinearly to the input's H x W with pixel centres
- * aligned (torch's interpolate(mode="bilinear", align_corners=False)).
+ * aligned (sal_resize_map: torch's interpolate(mode="bilinear",
+ * align_corners=False)).
  * No normalization here: the visualization scales the map.  A negative
  * target explains the top class, as in sal_backward. */
 #include <math.h>
@@ -71,32 +72,6 @@ static int weighted_activation_map(const float *activation, const float *gradien
     return finite ? SAL_OK : sal_fail(err, SAL_ERR_NUMERIC, "Grad-CAM: the map holds values that are not finite");
 }
 
-/* Where output index i of n samples an axis of size `in`: the two neighbours
- * and the weight of the second (pixel centres aligned, edges clamped). */
-static void bilinear_tap(int i, int n, int in, int *i0, int *i1, float *t) {
-    double source = ((double)i + 0.5) * (double)in / (double)n - 0.5;
-    if (source < 0) source = 0;
-    *i0 = (int)source;
-    *i1 = *i0 < in - 1 ? *i0 + 1 : *i0;
-    *t = (float)(source - *i0);
-}
-
-static void upsample_bilinear(const float *low, int h, int w, int height, int width, float *up) {
-    for (int y = 0; y < height; y++) {
-        int y0, y1;
-        float ty;
-        bilinear_tap(y, height, h, &y0, &y1, &ty);
-        for (int x = 0; x < width; x++) {
-            int x0, x1;
-            float tx;
-            bilinear_tap(x, width, w, &x0, &x1, &tx);
-            float top = (1 - tx) * low[y0 * w + x0] + tx * low[y0 * w + x1];
-            float bottom = (1 - tx) * low[y1 * w + x0] + tx * low[y1 * w + x1];
-            up[(size_t)y * width + x] = (1 - ty) * top + ty * bottom;
-        }
-    }
-}
-
 int sal_grad_cam(sal_context *ctx, const float *x, int height, int width, int target, const char *layer,
                  float *low, int *low_height, int *low_width, float *up, sal_error *err) {
     int status = check_arguments(ctx, x, height, width, target, err);
@@ -124,9 +99,9 @@ int sal_grad_cam(sal_context *ctx, const float *x, int height, int width, int ta
         if (low) for (int p = 0; p < s.h * s.w; p++) low[p] = map[p];
         if (low_height) *low_height = s.h;
         if (low_width) *low_width = s.w;
-        if (up) upsample_bilinear(map, s.h, s.w, height, width, up);
-        sal_ok(err);
+        status = up ? sal_resize_map(map, s.h, s.w, 1, height, width, up, err) : SAL_OK;
     }
+    if (status == SAL_OK) sal_ok(err);
     free(activation);
     free(gradient);
     free(map);

@@ -47,9 +47,12 @@ static int check_arguments(const sal_fn *fn, const float *x, const float *patch,
 
 /* Corners 0, stride, ... that fit, then the flush one; returns how many. */
 static int window_starts(int size, int window, int stride, int *starts) {
-    int n = 0;
-    for (int start = 0; start + window <= size; start += stride) starts[n++] = start;
-    if (starts[n - 1] + window != size) starts[n++] = size - window;
+    int n = 0, last = size - window;
+    for (int start = 0;; start += stride) { /* compared before adding: a huge stride cannot overflow */
+        starts[n++] = start;
+        if (stride > last - start) break;
+    }
+    if (starts[n - 1] != last) starts[n++] = last;
     return n;
 }
 

@@ -127,5 +127,8 @@ int sal_smoothgrad(const sal_smooth_base *base, const float *x, int samples, flo
         if (x[i] > hi) hi = x[i];
     }
     noise_source source = {.seed = seed, .sigma = noise_level * (hi - lo)};
+    if (!isfinite(source.sigma))
+        return sal_fail(err, SAL_ERR_ARGUMENT, "SmoothGrad: sigma = noise level %g x input range %g overflows",
+                        (double)noise_level, (double)hi - lo);
     return smooth(base, x, samples, &source, aggregate, progress, mask, err);
 }

@@ -191,6 +191,8 @@ static void zero_stride(sal_explain_options *o) { o->stride = 0; }
 static void large_window(sal_explain_options *o) { o->window = SIZE + 1; }
 static void nan_patch(sal_explain_options *o) { o->window = 4, o->baseline_value = NAN; }
 static void zero_sigma(sal_explain_options *o) { o->blur_max_sigma = 0; }
+static void huge_sigma(sal_explain_options *o) { o->blur_max_sigma = 1e30f; }
+static void huge_noise(sal_explain_options *o) { o->smooth_samples = 3, o->smooth_noise = 3e38f; }
 static void zero_fraction(sal_explain_options *o) { o->guided_fraction = 0; }
 static void large_fraction(sal_explain_options *o) { o->guided_fraction = 1.5f; }
 static void negative_max_dist(sal_explain_options *o) { o->guided_max_dist = -1; }
@@ -221,6 +223,8 @@ static const option_case option_cases[] = {
     {"occlusion window larger than the input", SAL_METHOD_OCCLUSION, large_window, SAL_ERR_ARGUMENT, "window 13"},
     {"occlusion NaN patch", SAL_METHOD_OCCLUSION, nan_patch, SAL_ERR_ARGUMENT, "baseline_value"},
     {"Blur IG sigma 0", SAL_METHOD_BLUR_IG, zero_sigma, SAL_ERR_ARGUMENT, "blur_max_sigma"},
+    {"Blur IG sigma 1e30", SAL_METHOD_BLUR_IG, huge_sigma, SAL_ERR_ARGUMENT, "blur_max_sigma"},
+    {"SmoothGrad noise 3e38", SAL_METHOD_VANILLA, huge_noise, SAL_ERR_ARGUMENT, "overflows"},
     {"Guided IG fraction 0", SAL_METHOD_GUIDED_IG, zero_fraction, SAL_ERR_ARGUMENT, "guided_fraction"},
     {"Guided IG fraction 1.5", SAL_METHOD_GUIDED_IG, large_fraction, SAL_ERR_ARGUMENT, "guided_fraction"},
     {"Guided IG max_dist -1", SAL_METHOD_GUIDED_IG, negative_max_dist, SAL_ERR_ARGUMENT, "guided_max_dist"},
@@ -286,6 +290,14 @@ static void test_input_errors(const small_model *s) {
     sal_preprocess zero_std = s->none;
     zero_std.std[1] = 0;
     expect_failure(s, &zero_std, &image, &o, SAL_ERR_ARGUMENT, "std[1]", "a zero std");
+    sal_preprocess tiny_std = s->none;
+    tiny_std.std[0] = 1e-40f;
+    expect_failure(s, &tiny_std, &image, &o, SAL_ERR_NUMERIC, "preprocessed pixel", "a std that overflows");
+    sal_preprocess huge_scale = s->none;
+    huge_scale.scale = 1e38f; /* finite inputs, but the network's sums overflow */
+    expect_failure(s, &huge_scale, &image, &o, SAL_ERR_NUMERIC, "overflowed", "vanilla on overflowing inputs");
+    o.method = SAL_METHOD_INTEGRATED_GRADIENTS;
+    expect_failure(s, &huge_scale, &image, &o, SAL_ERR_NUMERIC, "overflowed", "IG on overflowing inputs");
 
     float *baseline = malloc(VALUES * sizeof *baseline);
     for (int i = 0; i < VALUES; i++) baseline[i] = i == 40 ? NAN : 0.0f;
@@ -571,6 +583,16 @@ static void test_cam_and_occlusion_wiring(const small_model *s) {
         for (int p = 0; p < PIXELS && repeated; p++)
             for (int c = 0; c < 3; c++) repeated &= out.data[p * 3 + c] == map[p];
         CHECK(repeated, "occlusion: the map must be the direct one repeated into 3 channels");
+        sal_explanation_free(&out);
+    }
+    /* A stride past the input's end leaves the corner at 0 and the flush one:
+     * the windows of stride 8 on 12 pixels. */
+    o.stride = 2147483647;
+    if (status == SAL_OK) status = sal_occlusion(&fn, x, patch, 4, 8, NULL, map, &err);
+    if (status == SAL_OK && explain(s, s->pixels, &o, &out, "occlusion with stride INT_MAX")) {
+        int same = 1;
+        for (int p = 0; p < PIXELS; p++) same &= out.data[p * 3] == map[p];
+        CHECK(same, "occlusion with stride INT_MAX must equal stride 8 on a 12-pixel side");
         sal_explanation_free(&out);
     }
 }

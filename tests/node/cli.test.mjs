@@ -13,7 +13,9 @@ import { promisify } from 'node:util';
 import { createEngine } from '../../web/engine.js';
 import { GOLDENS, NATIVE_CLI, PHOTOS, REPO, maxRelativeDifference, parseNpy } from './helpers/goldens.mjs';
 
-const run = promisify(execFile);
+const execFileAsync = promisify(execFile);
+// A hung child is killed (and its test fails) instead of stalling the suite.
+const run = (file, args, options = {}) => execFileAsync(file, args, { timeout: 300_000, ...options });
 const NODE_CLI = `${REPO}bin/saliency.js`;
 const MODEL = `${GOLDENS}/models/seq_small/model.json`;
 const PHOTO = `${PHOTOS}/chelsea.png`;

@@ -28,7 +28,7 @@ function parseHeader(bytes) {
   return { descr, fortran, shape, dataStart: start + length };
 }
 
-/** Parses .npy bytes into { shape, dtype, data }. */
+/** Parses .npy bytes (a Uint8Array or Node Buffer) into { shape, dtype, data }. */
 export function parseNpy(bytes) {
   const { descr, fortran, shape, dataStart } = parseHeader(bytes);
   if (fortran) throw new Error('.npy in Fortran order is not supported');
@@ -37,8 +37,11 @@ export function parseNpy(bytes) {
   const count = shape.reduce((a, b) => a * b, 1);
   const byteLength = count * Type.BYTES_PER_ELEMENT;
   if (bytes.byteLength < dataStart + byteLength) throw new Error('.npy file is truncated');
-  // Copy into a fresh buffer: the data offset need not be aligned for the type.
-  const raw = new Type(bytes.slice(dataStart, dataStart + byteLength).buffer);
+  // Copy into a fresh buffer: the data offset need not be aligned for the type,
+  // and a Node Buffer may be a view into a larger shared pool (its slice() does not copy).
+  const copy = new Uint8Array(byteLength);
+  copy.set(bytes.subarray(dataStart, dataStart + byteLength));
+  const raw = new Type(copy.buffer);
   if (Type !== BigInt64Array) return { shape, dtype: descr, data: raw };
   const data = Int32Array.from(raw, (v) => {
     if (v > 2147483647n || v < -2147483648n) throw new Error('.npy int64 value does not fit in int32');
@@ -49,5 +52,5 @@ export function parseNpy(bytes) {
 
 /** Reads a .npy file from disk. */
 export function loadNpy(path) {
-  return parseNpy(new Uint8Array(readFileSync(path)));
+  return parseNpy(readFileSync(path));
 }

@@ -19,7 +19,9 @@ import {
   NATIVE_CLI, PHOTOS, REPO, RESNET50, maxRelativeDifference, parseNpy,
 } from './helpers/goldens.mjs';
 
-const run = promisify(execFile);
+const execFileAsync = promisify(execFile);
+// A hung child is killed (and its test fails) instead of stalling the suite.
+const run = (file, args, options = {}) => execFileAsync(file, args, { timeout: 300_000, ...options });
 const PHOTO = `${PHOTOS}/cat.jpg`;
 // No network and no update check: everything comes from the tarball.
 const NPM_ENV = { ...process.env, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' };

@@ -13,15 +13,14 @@ export const RESNET50 = `${ASSETS}/resnet50/model.json`;
 export const PHOTOS = `${ASSETS}/photos`;
 export const NATIVE_CLI = process.env.SAL_NATIVE_CLI ?? `${REPO}build/saliency`;
 
-// .npy bytes -> { shape, data: Float32Array } (read by the engine tests' reader, tests/node/npy.mjs,
-// on a copy: that reader slices with Uint8Array semantics, which a Buffer does not have).
+// .npy bytes (a Uint8Array or Buffer) -> { shape, data: Float32Array }, read by tests/node/npy.mjs.
 export function parseNpy(bytes) {
-  const { shape, data } = parseNpyTyped(new Uint8Array(bytes));
+  const { shape, data } = parseNpyTyped(bytes);
   return { shape, data: data instanceof Float32Array ? data : Float32Array.from(data) };
 }
 
 export function readNpy(path) {
-  return parseNpy(new Uint8Array(readFileSync(path)));
+  return parseNpy(readFileSync(path));
 }
 
 export function readText(path) {
