@@ -32,7 +32,7 @@ compute it from the formula of smooth_noise() below (a counter hash, uniforms,
 Box-Muller in float64, one cast to float32), Gaussian with
 sigma = 0.15 (max x - min x) as SmoothGrad's default.
 
-Run with the Debian python (reruns give the same files; about 3 minutes):
+Run with the Debian python (reruns give the same files; about 80 s on 2 cores):
   /usr/bin/python3 tools/make_goldens_resnet50_methods.py
 """
 
