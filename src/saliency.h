@@ -249,7 +249,7 @@ typedef struct {
     /* Blur IG. */
     float blur_max_sigma;       /* default 50; at most 1000 */
     /* Guided IG. */
-    float guided_fraction;      /* share of features moved per step; default 0.1 */
+    float guided_fraction;      /* share of features moved per step; default 0.25 (PAIR) */
     float guided_max_dist;      /* L1 distance bound, as a share of |x - x'|; default 0.02 */
     /* XRAI. */
     float xrai_area_threshold;  /* share of the picture ranked; default 1.0 */

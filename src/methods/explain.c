@@ -52,7 +52,7 @@ void sal_explain_defaults(sal_explain_options *options) {
         .stride = 8,
         .baseline_value = 0.0f,
         .blur_max_sigma = 50.0f,
-        .guided_fraction = 0.1f,
+        .guided_fraction = 0.25f,
         .guided_max_dist = 0.02f,
         .xrai_area_threshold = 1.0f,
     };

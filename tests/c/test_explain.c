@@ -156,7 +156,7 @@ static void test_defaults(void) {
               o.quadrature == SAL_QUADRATURE_RIEMANN_TRAPEZOID && !o.layer,
           "defaults: steps %d baseline %d quadrature %d", o.steps, o.baseline, o.quadrature);
     CHECK(o.window == 16 && o.stride == 8 && o.baseline_value == 0 && o.blur_max_sigma == 50 &&
-              o.guided_fraction == 0.1f && o.guided_max_dist == 0.02f && o.xrai_area_threshold == 1.0f &&
+              o.guided_fraction == 0.25f && o.guided_max_dist == 0.02f && o.xrai_area_threshold == 1.0f &&
               o.memory_budget == 0 && !o.progress.report,
           "defaults: window %d stride %d sigma %g fraction %g max_dist %g area %g", o.window, o.stride,
           o.blur_max_sigma, o.guided_fraction, o.guided_max_dist, o.xrai_area_threshold);
