@@ -349,8 +349,16 @@ for (const { variant, threads } of VARIANTS) {
         };
         work(); /* warm-up: contexts plan their buffers on first use */
         const before = engine.heapInUse();
-        for (let i = 0; i < 5; i++) work();
-        assert.equal(engine.heapInUse(), before, 'bytes in use after 5 more rounds');
+        /* malloc may hand out a free block up to 16 bytes larger than asked when it re-plans the buffers, so the
+         * count wobbles by a few bytes from round to round; a leak, even of one smallest block per round, would
+         * lift the lowest count of the last rounds well above that. */
+        const counts = [];
+        for (let i = 0; i < 20; i++) {
+          work();
+          counts.push(engine.heapInUse());
+        }
+        const lowest = Math.min(...counts.slice(-5));
+        assert.ok(lowest <= before + 16, `bytes in use: ${before} after the warm-up, then ${counts.join(', ')}`);
       });
     });
   });
