@@ -33,6 +33,12 @@ for photo in "${photos[@]}"; do
     echo "== $photo: vanilla gradients"
     "$build/saliency" explain --model "$model" --image "$image" --method vanilla --preprocess caffe \
         --npy "$out/$photo.vanilla.npy" --png "$out/$photo.vanilla.png"
+    echo "== $photo: Grad-CAM"
+    "$build/saliency" explain --model "$model" --image "$image" --method grad-cam --preprocess caffe \
+        --npy "$out/$photo.grad-cam.npy" --png "$out/$photo.grad-cam.png" --colormap jet --overlay --alpha 0.5
+    echo "== $photo: Integrated Gradients (64 steps, black baseline)"
+    "$build/saliency" explain --model "$model" --image "$image" --method integrated-gradients --steps 64 \
+        --preprocess caffe --npy "$out/$photo.ig.npy" --png "$out/$photo.ig.png" --colormap inferno
 done
 
 echo
@@ -40,4 +46,6 @@ echo "Outputs in $out, for each photo:"
 echo "  PHOTO.top5.json      the top 5 classes (JSON)"
 echo "  PHOTO.vanilla.npy    vanilla gradients, H x W x 3 float32, RGB order"
 echo "  PHOTO.vanilla.png    the same as a grayscale saliency map"
+echo "  PHOTO.grad-cam.*     Grad-CAM on activation_48: H x W map, and a jet overlay on the photo"
+echo "  PHOTO.ig.*           Integrated Gradients: H x W x 3 mask, and an inferno picture"
 (cd "$out" && for photo in "${photos[@]}"; do ls -1 "$photo".*; done) | sed 's/^/  /'
