@@ -1,6 +1,7 @@
 // options.js - the CLI's flags, checked as the native CLI checks them
 // (src/cli/options.c, explain_settings.c, pipeline.c) and with the same
-// messages: "--name value" pairs and two switches, --overlay and --progress.
+// messages: "--name value" pairs and three switches, --overlay, --progress and
+// --original-size.
 
 export class CliError extends Error {}
 
@@ -39,10 +40,14 @@ method options (defaults are the papers'):
   --progress                a progress bar on stderr
 outputs:
   --npy OUT.npy             the mask, float32: (H, W, 3) in RGB order, or (H, W) for grad-cam and xrai
+                            (always at the model's input size)
   --png OUT.png             a picture at the model's input size: grayscale of |mask| clipped at
                             --percentile 99 (grad-cam and xrai: divided by their largest value)
     --colormap gray|inferno|viridis|jet|diverging   colour it (diverging: signed, blue-white-red)
     --overlay               blend it over the resized photo with --alpha 0.5
+    --original-size         draw it at the photo's size: the picture resampled (bilinear) onto the
+                            part of the photo the model saw, 0 elsewhere; --overlay uses the photo
+    --xrai-top PERCENT      (xrai) show 1 in the top regions covering PERCENT % of the area, 0 elsewhere
   stdout: one JSON object {"method", "target", "label", "score"} and, for integrated-gradients,
   xrai, blur-ig and guided-ig, "score_difference" F(x) - F(baseline), "completeness_gap"
   (score_difference - sum of the mask) and "completeness_gap_percent" (of |score_difference|).
@@ -59,10 +64,10 @@ const TEXT_FLAGS = {
   '--aggregate': 'aggregate', '--seed': 'seed', '--steps': 'steps', '--baseline': 'baseline',
   '--quadrature': 'quadrature', '--layer': 'layer', '--window': 'window', '--stride': 'stride',
   '--baseline-value': 'baselineValue', '--memory-budget': 'memoryBudget', '--npy': 'npy', '--png': 'png',
-  '--colormap': 'colormap', '--alpha': 'alpha',
+  '--colormap': 'colormap', '--alpha': 'alpha', '--xrai-top': 'xraiTop',
 };
 const NUMBER_FLAGS = ['--top', '--threads', '--percentile'];
-const SWITCHES = { '--overlay': 'overlay', '--progress': 'progress' };
+const SWITCHES = { '--overlay': 'overlay', '--progress': 'progress', '--original-size': 'originalSize' };
 
 // strtol/strtof-like readers: optional leading blanks and sign, then the whole text.
 function wholeNumber(text) {
@@ -97,6 +102,8 @@ export function parseOptions(args) {
   const opt = { preprocess: 'caffe', method: 'vanilla', target: 'top', top: 5, percentile: 99, threads: 0 };
   for (let i = 0; i < args.length; i++) {
     const flag = args[i];
+    const previous = args[i - 1];
+    if (!flag.startsWith('--') && previous in SWITCHES) fail(`option '${previous}' takes no value, not '${flag}'`);
     if (!flag.startsWith('--')) fail(`unexpected argument '${flag}' (options are --name value)`);
     if (flag in SWITCHES) {
       opt[SWITCHES[flag]] = true;
@@ -196,6 +203,12 @@ function seed(text) {
   return Number(text);
 }
 
+// --xrai-top PERCENT: a picture of XRAI's ranked regions, so only with --method xrai.
+function xraiTopPercent(method, text) {
+  if (method !== 'xrai') fail("--xrai-top needs --method xrai (it shows XRAI's top regions)");
+  return number('--xrai-top', text, 0, 100);
+}
+
 // The engine's explain options and the picture's settings, from the flags.
 export function explainSettings(opt) {
   if (!opt.npy && !opt.png) fail('missing --npy OUT.npy or --png OUT.png');
@@ -215,7 +228,9 @@ export function explainSettings(opt) {
   if (opt.memoryBudget) e.memoryBudget = whole('--memory-budget', opt.memoryBudget, 1, 1 << 20) * 2 ** 20;
   if (opt.layer) e.layer = opt.layer;
   const alpha = opt.alpha ? number('--alpha', opt.alpha, 0, 1) : 0.5;
+  const xraiTop = opt.xraiTop ? xraiTopPercent(e.method, opt.xraiTop) : undefined;
   return {
     explain: e, npy: opt.npy, png: opt.png, colormap, overlay: !!opt.overlay, alpha, percentile: opt.percentile,
+    originalSize: !!opt.originalSize, xraiTop,
   };
 }

@@ -8,9 +8,10 @@
 // single-threaded 'simd' build.
 import { writeFile } from 'node:fs/promises';
 
-import { Saliency } from '../web/index.js';
+import { Saliency, cropRect } from '../web/index.js';
 import { fileErrorMessage, readFileBytes } from '../web/models.js';
 import { encodeNpy } from '../web/npy.js';
+import { displayMap } from '../web/visualize.js';
 import { explainSettings, parseOptions, preprocessOf, usage, CliError } from './options.js';
 import { progressBar } from './progress.js';
 
@@ -113,11 +114,30 @@ async function writeOutputs(session, mask, settings, photo) {
   }
   if (settings.png) {
     const overlay = settings.overlay ? photo : undefined;
-    const png = await session.toPNG(mask, {
-      colormap: settings.colormap ?? 'gray', overlay, alpha: settings.alpha, percentile: settings.percentile,
+    const colormap = settings.colormap ?? 'gray';
+    const png = await session.toPNG(await pictureMap(session, mask, settings, photo), {
+      colormap, overlay, alpha: settings.alpha, percentile: settings.percentile,
     });
     await writeOrFail(settings.png, png);
   }
+}
+
+// The map the picture shows, as the native CLI draws it: the shown mask (or
+// with --xrai-top XRAI's top regions), with --original-size resampled onto
+// the part of the photo the model saw and 0 elsewhere.
+async function pictureMap(session, mask, settings, photo) {
+  if (settings.xraiTop === undefined && !settings.originalSize) return mask;
+  const shown = settings.xraiTop === undefined
+    ? displayMap(mask, { colormap: settings.colormap ?? 'gray', percentile: settings.percentile })
+    : await session.xraiTopMask(mask, settings.xraiTop);
+  if (!settings.originalSize) return shown;
+  const crop = cropRect(photo.width, photo.height, mask.width, mask.height);
+  const inside = await session.resizeMap(shown, crop.width, crop.height);
+  const data = new Float32Array(photo.width * photo.height);
+  for (let y = 0; y < crop.height; y++) {
+    data.set(inside.data.subarray(y * crop.width, (y + 1) * crop.width), (crop.y + y) * photo.width + crop.x);
+  }
+  return { width: photo.width, height: photo.height, data };
 }
 
 async function writeOrFail(path, bytes) {

@@ -150,6 +150,15 @@ void sal_image_free(sal_image *image);
  * then a centre crop to exactly width x height. */
 int sal_image_resize_crop(const sal_image *in, int width, int height, sal_image *out, sal_error *err);
 
+typedef struct {
+    int x, y, width, height;
+} sal_rect;
+
+/* The part of an in_width x in_height photo that sal_image_resize_crop keeps
+ * for width x height, in the photo's pixels (ends rounded to whole pixels).
+ * Used to lay a mask over the model's input back onto the original photo. */
+int sal_image_crop_rect(int in_width, int in_height, int width, int height, sal_rect *rect, sal_error *err);
+
 /* Preprocessing: out = (pixel * scale - mean) / std per channel, with the
  * channels first reversed to BGR when bgr is set. mean/std are given in the
  * output channel order. */

@@ -177,6 +177,9 @@ export declare function toCanvas(map: Mask | Map2D | RGBAImage, options?: Pictur
 export declare function toPNG(map: Mask | Map2D | RGBAImage, options?: PictureOptions & { session?: Saliency }): Promise<Uint8Array>;
 /** A photo scaled to cover width x height and centre-cropped, as the library fits photos to a model's input. */
 export declare function resizeCrop(pixels: PixelData, width: number, height: number): RGBAImage;
+/** The part of a photo that resizeCrop keeps, in the photo's pixels (as sal_image_crop_rect). */
+export declare function cropRect(photoWidth: number, photoHeight: number, width: number, height: number):
+  { x: number; y: number; width: number; height: number };
 /** float32 values as the bytes of a NumPy .npy file. */
 export declare function encodeNpy(data: ArrayLike<number>, shape: number[]): Uint8Array;
 export declare const BASELINES: BaselineName[];

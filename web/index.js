@@ -19,7 +19,7 @@ import { COLORMAPS, colorizeMap, displayMap, visualizeImageDiverging, visualizeI
 
 export { COLORMAPS, visualizeImageDiverging, visualizeImageGrayscale };
 export { percentileLinear, colorizeMap } from './visualize.js';
-export { resizeCrop } from './resize.js';
+export { cropRect, resizeCrop } from './resize.js';
 export { encodeNpy } from './npy.js';
 
 const isBrowser = typeof window !== 'undefined' || typeof WorkerGlobalScope !== 'undefined';

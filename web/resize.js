@@ -33,15 +33,35 @@ function coveringSize(inSize, scale, target) {
   return size < target ? target : size;
 }
 
+// The part of an inWidth x inHeight photo that resizeCrop keeps for width x
+// height, in the photo's pixels (ends rounded), as sal_image_crop_rect.
+export function cropRect(inWidth, inHeight, width, height) {
+  const { resizedWidth, resizedHeight } = coveringSizes(inWidth, inHeight, width, height);
+  const span = (inSize, resizedSize, size) => {
+    const offset = centreOffset(resizedSize, size);
+    const first = Math.round(offset * (inSize / resizedSize));
+    return [first, Math.round((offset + size) * (inSize / resizedSize)) - first];
+  };
+  const [x, cropWidth] = span(inWidth, resizedWidth, width);
+  const [y, cropHeight] = span(inHeight, resizedHeight, height);
+  return { x, y, width: cropWidth, height: cropHeight };
+}
+
+// Both sides after scaling by the one factor that makes the photo cover width x height.
+function coveringSizes(inWidth, inHeight, width, height) {
+  const scale = Math.max(width / inWidth, height / inHeight);
+  return { resizedWidth: coveringSize(inWidth, scale, width), resizedHeight: coveringSize(inHeight, scale, height) };
+}
+
+const centreOffset = (resizedSize, size) => Math.trunc((resizedSize - size) / 2);
+
 // pixels: { width, height, data } RGBA8, or { channels: 3, data: Float32Array }.
 // Returns RGBA8 { width, height, data: Uint8ClampedArray }.
 export function resizeCrop(pixels, width, height) {
   const stride = pixels.channels === 3 ? 3 : 4;
-  const scale = Math.max(width / pixels.width, height / pixels.height);
-  const resizedWidth = coveringSize(pixels.width, scale, width);
-  const resizedHeight = coveringSize(pixels.height, scale, height);
-  const fx = axisFilter(pixels.width, resizedWidth, Math.trunc((resizedWidth - width) / 2), width);
-  const fy = axisFilter(pixels.height, resizedHeight, Math.trunc((resizedHeight - height) / 2), height);
+  const { resizedWidth, resizedHeight } = coveringSizes(pixels.width, pixels.height, width, height);
+  const fx = axisFilter(pixels.width, resizedWidth, centreOffset(resizedWidth, width), width);
+  const fy = axisFilter(pixels.height, resizedHeight, centreOffset(resizedHeight, height), height);
   const f32 = Math.fround;
   const out = new Uint8ClampedArray(width * height * 4);
   const row = new Float32Array(pixels.width * 3);

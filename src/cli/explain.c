@@ -73,7 +73,7 @@ int cli_explain(const cli_options *opt, sal_error *err) {
     if (!status) status = cli_load_labels(opt, &labels, err);
     if (!status) status = run_method(&p, &s, &e, err);
     if (!status && s.npy) status = cli_write_npy(s.npy, &e, err);
-    if (!status && s.png) status = cli_write_png(s.png, &e, &s, &p.pixels, err);
+    if (!status && s.png) status = cli_write_png(s.png, &e, &s, &p, err);
     if (!status) cli_print_summary(&e, s.explain.method, &labels);
     sal_explanation_free(&e);
     sal_labels_free(&labels);

@@ -131,6 +131,13 @@ static int parse_numbers(const cli_options *opt, sal_explain_options *e, sal_err
     return status;
 }
 
+/* --xrai-top PERCENT: a picture of XRAI's ranked regions, so only with --method xrai. */
+static int parse_xrai_top(const char *text, cli_explain_settings *s, sal_error *err) {
+    if (s->explain.method != SAL_METHOD_XRAI)
+        return sal_fail(err, SAL_ERR_ARGUMENT, "--xrai-top needs --method xrai (it shows XRAI's top regions)");
+    return number("--xrai-top", text, 0.0f, 100.0f, &s->xrai_top, err);
+}
+
 int cli_explain_settings_parse(const cli_options *opt, cli_explain_settings *s, sal_error *err) {
     memset(s, 0, sizeof *s);
     sal_explain_defaults(&s->explain);
@@ -142,9 +149,12 @@ int cli_explain_settings_parse(const cli_options *opt, cli_explain_settings *s, 
     s->alpha = 0.5f;
     s->percentile = opt->percentile;
     s->progress = opt->progress;
+    s->original_size = opt->original_size;
+    s->xrai_top = -1.0f;
     if (!s->npy && !s->png) return sal_fail(err, SAL_ERR_ARGUMENT, "missing --npy OUT.npy or --png OUT.png");
     int status = parse_enums(opt, s, err);
     if (!status) status = parse_numbers(opt, &s->explain, err);
     if (!status && opt->alpha) status = number("--alpha", opt->alpha, 0.0f, 1.0f, &s->alpha, err);
+    if (!status && opt->xrai_top) status = parse_xrai_top(opt->xrai_top, s, err);
     return status;
 }

@@ -14,6 +14,8 @@ typedef struct {
     int overlay;
     float alpha;
     float percentile;
+    float xrai_top;              /* --xrai-top PERCENT, or -1 when not given */
+    int original_size;
     int progress;
 } cli_explain_settings;
 

@@ -45,6 +45,7 @@ static const struct {
     {"--baseline-value", TEXT(baseline_value)}, {"--memory-budget", TEXT(memory_budget)},
     {"--npy", TEXT(npy)},           {"--png", TEXT(png)},
     {"--colormap", TEXT(colormap)}, {"--alpha", TEXT(alpha)},
+    {"--xrai-top", TEXT(xrai_top)},
 };
 
 /* Switches: present or not, no value. */
@@ -54,6 +55,7 @@ static const struct {
 } switch_flags[] = {
     {"--overlay", offsetof(cli_options, overlay)},
     {"--progress", offsetof(cli_options, progress)},
+    {"--original-size", offsetof(cli_options, original_size)},
 };
 
 static int find_switch(const char *flag) {

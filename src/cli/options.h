@@ -30,8 +30,10 @@ typedef struct {
     const char *png;
     const char *colormap;
     const char *alpha;
+    const char *xrai_top;      /* PERCENT of the picture's area: XRAI's top regions */
     float percentile;
     int overlay;               /* switches */
+    int original_size;
     int progress;
 } cli_options;
 

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../bytes/error.h"
 #include "../bytes/file.h"
@@ -69,15 +70,52 @@ static int write_coloured(const char *path, const float *map, int height, int wi
     return status;
 }
 
-int cli_write_png(const char *path, const sal_explanation *e, const cli_explain_settings *s, const sal_image *photo,
+/* The picture's map over the model's input: the shown mask, or with
+ * --xrai-top 1 in XRAI's top regions and 0 elsewhere. */
+static int picture_map(const sal_explanation *e, const cli_explain_settings *s, float *map, sal_error *err) {
+    if (s->xrai_top < 0.0f) return display_map(e, s, map, err);
+    if (!e->region_rank) return sal_fail(err, SAL_ERR_ARGUMENT, "--xrai-top: the explanation has no XRAI regions");
+    return sal_xrai_top_mask(e->region_rank, e->height, e->width, s->xrai_top, map, err);
+}
+
+/* --original-size: the map resampled bilinearly onto the part of the photo
+ * the model saw (sal_image_crop_rect); the rest of the photo gets 0. */
+static int map_on_photo(const float *map, int height, int width, const sal_image *photo, float **out,
+                        sal_error *err) {
+    sal_rect crop;
+    int status = sal_image_crop_rect(photo->width, photo->height, width, height, &crop, err);
+    if (status) return status;
+    float *full = calloc((size_t)photo->width * photo->height, sizeof *full);
+    float *inside = malloc((size_t)crop.width * crop.height * sizeof *inside);
+    if (!full || !inside) status = sal_fail(err, SAL_ERR_MEMORY, "out of memory");
+    if (!status) status = sal_resize_map(map, height, width, 1, crop.height, crop.width, inside, err);
+    for (int y = 0; !status && y < crop.height; y++)
+        memcpy(full + (size_t)(crop.y + y) * photo->width + crop.x, inside + (size_t)y * crop.width,
+               (size_t)crop.width * sizeof *full);
+    free(inside);
+    if (status) free(full);
+    else *out = full;
+    return status;
+}
+
+int cli_write_png(const char *path, const sal_explanation *e, const cli_explain_settings *s, const cli_pipeline *p,
                   sal_error *err) {
-    float *map = malloc((size_t)e->height * e->width * sizeof *map);
+    float *map = malloc((size_t)e->height * e->width * sizeof *map), *shown = NULL;
     if (!map) return sal_fail(err, SAL_ERR_MEMORY, "out of memory");
-    int status = display_map(e, s, map, err);
-    if (!status) {
-        if (s->colormap < 0 && !s->overlay) status = sal_png_write_float(path, map, e->width, e->height, 1, err);
-        else status = write_coloured(path, map, e->height, e->width, s, photo, err);
+    int status = picture_map(e, s, map, err);
+    const sal_image *photo = s->original_size ? &p->photo : &p->pixels;
+    int height = e->height, width = e->width;
+    if (!status && s->original_size) {
+        status = map_on_photo(map, e->height, e->width, photo, &shown, err);
+        height = photo->height;
+        width = photo->width;
     }
+    const float *picture = shown ? shown : map;
+    if (!status) {
+        if (s->colormap < 0 && !s->overlay) status = sal_png_write_float(path, picture, width, height, 1, err);
+        else status = write_coloured(path, picture, height, width, s, photo, err);
+    }
+    free(shown);
     free(map);
     return status;
 }

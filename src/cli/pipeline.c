@@ -15,7 +15,8 @@ int cli_load_photo(const cli_pipeline *p, const char *path, sal_image *out, sal_
 }
 
 static int prepare_input(cli_pipeline *p, const char *path, sal_error *err) {
-    int status = cli_load_photo(p, path, &p->pixels, err);
+    int status = sal_image_load(path, &p->photo, err);
+    if (status == SAL_OK) status = sal_image_resize_crop(&p->photo, p->width, p->height, &p->pixels, err);
     if (status != SAL_OK) return status;
     size_t pixels = (size_t)p->width * p->height;
     p->input = malloc(pixels * 3 * sizeof *p->input);
@@ -88,6 +89,7 @@ int cli_pipeline_open(cli_pipeline *p, const cli_options *opt, sal_error *err) {
 void cli_pipeline_close(cli_pipeline *p) {
     sal_context_free(p->ctx);
     sal_model_free(p->model);
+    sal_image_free(&p->photo);
     sal_image_free(&p->pixels);
     free(p->input);
     memset(p, 0, sizeof *p);

@@ -11,7 +11,8 @@ typedef struct {
     sal_context *ctx;
     sal_preprocess preprocess;
     int height, width;
-    sal_image pixels; /* the photo resized and cropped to height x width, RGB in [0, 255] */
+    sal_image photo;  /* the photo as decoded, RGB in [0, 255] */
+    sal_image pixels; /* the photo resized and cropped to height x width */
     float *input;     /* height x width x 3, preprocessed */
 } cli_pipeline;
 

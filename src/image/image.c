@@ -274,21 +274,59 @@ static int covering_size(int in_size, double scale, int target, int *resized, sa
     return SAL_OK;
 }
 
+/* Both sides after scaling the image by the one factor that makes it cover
+ * width x height (the shorter side fits exactly). */
+static int covering_sizes(int in_width, int in_height, int width, int height, int *resized_w, int *resized_h,
+                          sal_error *err) {
+    double scale_x = (double)width / in_width, scale_y = (double)height / in_height;
+    double scale = scale_x > scale_y ? scale_x : scale_y;
+    int status = covering_size(in_width, scale, width, resized_w, err);
+    if (!status) status = covering_size(in_height, scale, height, resized_h, err);
+    return status;
+}
+
+/* First kept index of the centre crop of `size` out of `resized_size`. */
+static int centre_offset(int resized_size, int size) { return (resized_size - size) / 2; }
+
+/* The crop [offset, offset + size) of an axis resized from in_size to
+ * resized_size, in input pixels: both ends mapped back by in_size /
+ * resized_size and rounded to the nearest pixel. */
+static void crop_span(int in_size, int resized_size, int size, int *start, int *length) {
+    int offset = centre_offset(resized_size, size);
+    double to_input = (double)in_size / (double)resized_size;
+    int first = (int)round(offset * to_input), last = (int)round((offset + size) * to_input);
+    *start = first;
+    *length = last - first;
+}
+
+int sal_image_crop_rect(int in_width, int in_height, int width, int height, sal_rect *rect, sal_error *err) {
+    if (!rect) return sal_fail(err, SAL_ERR_ARGUMENT, "sal_image_crop_rect: output rectangle is NULL");
+    if (in_width <= 0 || in_height <= 0 || width <= 0 || height <= 0 || width > SAL_IMAGE_MAX_SIDE ||
+        height > SAL_IMAGE_MAX_SIDE)
+        return sal_fail(err, SAL_ERR_ARGUMENT,
+                        "crop of a %d x %d photo to %d x %d: the photo must be non-empty and each side of the "
+                        "crop between 1 and %d", in_width, in_height, width, height, SAL_IMAGE_MAX_SIDE);
+    int resized_w = 0, resized_h = 0;
+    int status = covering_sizes(in_width, in_height, width, height, &resized_w, &resized_h, err);
+    if (status) return status;
+    crop_span(in_width, resized_w, width, &rect->x, &rect->width);
+    crop_span(in_height, resized_h, height, &rect->y, &rect->height);
+    sal_ok(err);
+    return SAL_OK;
+}
+
 int sal_image_resize_crop(const sal_image *in, int width, int height, sal_image *out,
                           sal_error *err) {
     int status = check_resize_args(in, width, height, out, err);
     if (status) return status;
-    double scale_x = (double)width / in->width, scale_y = (double)height / in->height;
-    double scale = scale_x > scale_y ? scale_x : scale_y;
     int resized_w = 0, resized_h = 0;
-    if ((status = covering_size(in->width, scale, width, &resized_w, err))) return status;
-    if ((status = covering_size(in->height, scale, height, &resized_h, err))) return status;
+    if ((status = covering_sizes(in->width, in->height, width, height, &resized_w, &resized_h, err))) return status;
 
     axis_filter fx = {0}, fy = {0};
     float *row = malloc((size_t)in->width * (size_t)in->channels * sizeof *row);
     if (!row) status = sal_fail(err, SAL_ERR_MEMORY, "out of memory for resizing");
-    if (!status) status = axis_filter_make(&fx, in->width, resized_w, (resized_w - width) / 2, width, err);
-    if (!status) status = axis_filter_make(&fy, in->height, resized_h, (resized_h - height) / 2, height, err);
+    if (!status) status = axis_filter_make(&fx, in->width, resized_w, centre_offset(resized_w, width), width, err);
+    if (!status) status = axis_filter_make(&fy, in->height, resized_h, centre_offset(resized_h, height), height, err);
     if (!status) status = image_alloc(out, width, height, in->channels, err);
     if (!status) {
         size_t out_row_len = (size_t)width * (size_t)in->channels;

@@ -349,6 +349,144 @@ static void test_smoothing_flags(void) {
     for (int k = 0; k < 3; k++) free(masks[k]);
 }
 
+/* ------------------------------------------------- --original-size and --xrai-top */
+
+#define CHELSEA SAL_ASSETS_DIR "/photos/chelsea.png" /* 451 x 300: the model (12 x 12) sees a centre square */
+#define EXPLAIN_CHELSEA "explain --model " SMALL " --image " CHELSEA " --preprocess tf " /* caffe: all-zero maps */
+
+/* The columns [*first, *last) of a photo_w x photo_h photo kept when it is
+ * scaled so that its height is `size` and the middle `size` columns are
+ * taken: the ends of that strip mapped back to the photo and rounded. */
+static void kept_columns(int photo_w, int photo_h, int size, int *first, int *last) {
+    int scaled_w = (int)floor((double)photo_w * size / photo_h + 0.5);
+    double cut = (double)((scaled_w - size) / 2);
+    *first = (int)floor(cut * photo_w / scaled_w + 0.5);
+    *last = (int)floor((cut + size) * photo_w / scaled_w + 0.5);
+}
+
+/* torch's bilinear (align_corners=False) of an n x n map at output (x, y) of an out_w x out_h grid. */
+static double naive_bilinear(const double *map, int n, int out_w, int out_h, int x, int y) {
+    double u = fmax(0.0, (x + 0.5) * n / out_w - 0.5), v = fmax(0.0, (y + 0.5) * n / out_h - 0.5);
+    int x0 = (int)u, y0 = (int)v, x1 = x0 + 1 < n ? x0 + 1 : x0, y1 = y0 + 1 < n ? y0 + 1 : y0;
+    double tx = u - x0, ty = v - y0;
+    double top = map[y0 * n + x0] * (1 - tx) + map[y0 * n + x1] * tx;
+    double bottom = map[y1 * n + x0] * (1 - tx) + map[y1 * n + x1] * tx;
+    return top * (1 - ty) + bottom * ty;
+}
+
+/* Grad-CAM's picture is its map divided by its largest value. */
+static int read_gradcam_display(double *map) {
+    int shape[SAL_NPY_MAX_DIMS], ndim = 0;
+    float *mask = read_npy("g.npy", shape, &ndim);
+    int ok = mask && ndim == 2 && shape[0] == SMALL_SIZE && shape[1] == SMALL_SIZE;
+    CHECK(ok, "--original-size: the .npy is not (12, 12) at the input size");
+    double top = 0;
+    for (int i = 0; ok && i < SMALL_SIZE * SMALL_SIZE; i++) top = fmax(top, mask[i]);
+    for (int i = 0; ok && i < SMALL_SIZE * SMALL_SIZE; i++) map[i] = top > 0 ? fmin(1.0, fmax(0.0, mask[i] / top)) : 0;
+    free(mask);
+    CHECK(!ok || top > 0, "--original-size: Grad-CAM's map is all zero, nothing to compare");
+    return ok && top > 0;
+}
+
+static void check_original_size_picture(const sal_image *png, const double *map) {
+    int first = 0, last = 0;
+    kept_columns(png->width, png->height, SMALL_SIZE, &first, &last);
+    CHECK(first > 0 && last < png->width, "the crop [%d, %d) is not inside the photo", first, last);
+    double outside = 0, inside = 0, worst = 0;
+    for (int y = 0; y < png->height; y++) {
+        for (int x = 0; x < png->width; x++) {
+            double v = png->data[3 * ((size_t)y * png->width + x)];
+            if (x < first || x >= last) outside = fmax(outside, v);
+            else inside = fmax(inside, v);
+        }
+    }
+    CHECK(outside == 0, "outside the crop the picture is %g, not black", outside);
+    CHECK(inside > 0, "the picture is black inside the crop too");
+    int width = last - first;
+    for (int y = 0; y < png->height; y += 37) {
+        for (int x = first; x < last; x += 23) {
+            double want = 255.0 * naive_bilinear(map, SMALL_SIZE, width, png->height, x - first, y);
+            worst = fmax(worst, fabs(png->data[3 * ((size_t)y * png->width + x)] - want));
+        }
+    }
+    CHECK(worst <= 0.51, "inside the crop the picture differs from the bilinear map by %g levels", worst);
+}
+
+static void test_original_size(void) {
+    char args[1024];
+    snprintf(args, sizeof args, EXPLAIN_CHELSEA "--method grad-cam --npy %s/g.npy --png %s/g.png --original-size",
+             tmpdir, tmpdir);
+    CHECK(run_cli(args) == 0, "--original-size: %s", err_text);
+    sal_image png = {0}, photo = {0};
+    double map[SMALL_SIZE * SMALL_SIZE];
+    if (read_gradcam_display(map) && read_png("g.png", &png) == SAL_OK) {
+        CHECK(png.width == 451 && png.height == 300, "--original-size: the PNG is %d x %d, not 451 x 300", png.width,
+              png.height);
+        if (png.width == 451 && png.height == 300) check_original_size_picture(&png, map);
+    }
+    sal_image_free(&png);
+    /* --overlay --alpha 0 is then the original photo itself */
+    snprintf(args, sizeof args, EXPLAIN_CHELSEA "--png %s/o.png --original-size --overlay --alpha 0 --colormap jet",
+             tmpdir);
+    CHECK(run_cli(args) == 0, "--original-size --overlay: %s", err_text);
+    sal_error err;
+    CHECK(sal_image_load(CHELSEA, &photo, &err) == SAL_OK, "%s", err.message);
+    if (read_png("o.png", &png) == SAL_OK && photo.data) {
+        int same_size = png.width == photo.width && png.height == photo.height;
+        CHECK(same_size, "--overlay: %d x %d over a %d x %d photo", png.width, png.height, photo.width, photo.height);
+        double worst = 0;
+        for (size_t i = 0; same_size && i < (size_t)photo.width * photo.height * 3; i++)
+            worst = fmax(worst, fabs(png.data[i] - photo.data[i]));
+        CHECK(worst <= 0.5, "--original-size --overlay --alpha 0 differs from the photo by %g", worst);
+    }
+    sal_image_free(&png);
+    sal_image_free(&photo);
+}
+
+/* XRAI's .npy gives every pixel its region's value, higher for higher ranked
+ * regions: the top P % are the pixels of the highest values, taken whole
+ * region by region until P % of the area is covered. */
+static void check_top_regions(const float *xrai, const sal_image *png, double percent) {
+    int n = 224 * 224, white = 0, binary = 1;
+    float lowest_white = INFINITY, highest_black = -INFINITY;
+    for (int i = 0; i < n; i++) {
+        float v = png->data[3 * i];
+        binary &= v == 0 || v == 255;
+        if (v == 255) white++, lowest_white = fminf(lowest_white, xrai[i]);
+        else highest_black = fmaxf(highest_black, xrai[i]);
+    }
+    CHECK(binary, "--xrai-top %g: the picture is not black and white", percent);
+    CHECK(white == n || lowest_white > highest_black,
+          "--xrai-top %g: a white pixel (%g) is below a black one (%g)", percent, lowest_white, highest_black);
+    int last_region = 0; /* white pixels of the lowest white value: the region that crossed the bound */
+    for (int i = 0; i < n; i++) last_region += png->data[3 * i] == 255 && xrai[i] == lowest_white;
+    double bound = percent / 100.0 * n;
+    CHECK(white >= bound && white - last_region < bound,
+          "--xrai-top %g: %d white pixels (last region %d) for a bound of %g", percent, white, last_region, bound);
+}
+
+/* On the ResNet50: the small models' 12 x 12 pictures make one XRAI region. */
+static void test_xrai_top(void) {
+    const double percents[] = {30, 55};
+    for (int k = 0; k < 2; k++) {
+        char args[1024];
+        snprintf(args, sizeof args,
+                 "explain --model " MODEL " --image " CHELSEA " --method xrai --steps 2 --npy %s/x.npy --png %s/x.png "
+                 "--xrai-top %g", tmpdir, tmpdir, percents[k]);
+        CHECK(run_cli(args) == 0, "--xrai-top: %s", err_text);
+        int shape[SAL_NPY_MAX_DIMS], ndim = 0;
+        float *xrai = read_npy("x.npy", shape, &ndim);
+        sal_image png = {0};
+        if (xrai && read_png("x.png", &png) == SAL_OK) {
+            int right = ndim == 2 && shape[0] == 224 && shape[1] == 224 && png.width == 224 && png.height == 224;
+            CHECK(right, "--xrai-top: PNG %d x %d", png.width, png.height);
+            if (right) check_top_regions(xrai, &png, percents[k]);
+        }
+        sal_image_free(&png);
+        free(xrai);
+    }
+}
+
 static void test_explain_flag_errors(void) {
     static const char *const cases[][2] = {
         {"--steps 0", "--steps"},           {"--smooth many", "--smooth"},
@@ -363,6 +501,12 @@ static void test_explain_flag_errors(void) {
         {"--baseline /nonexistent.png", "/nonexistent.png"},
         {"--overlay 1", "'--overlay' takes no value"},             {"--threads", "needs a value"},
         {"--npy --png x.png", "--npy"},
+        {"--xrai-top 30", "--xrai-top needs --method xrai"},
+        {"--method grad-cam --xrai-top 30", "--xrai-top needs --method xrai"},
+        {"--method xrai --xrai-top 101", "--xrai-top needs a number from 0 to 100"},
+        {"--method xrai --xrai-top -1", "--xrai-top needs a number from 0 to 100"},
+        {"--method xrai --xrai-top ten", "--xrai-top needs a number from 0 to 100"},
+        {"--original-size 1", "'--original-size' takes no value"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char args[1024];
@@ -386,6 +530,8 @@ int main(void) {
     test_explain();
     test_every_method();
     test_pictures();
+    test_original_size();
+    test_xrai_top();
     test_progress_and_baseline();
     test_smoothing_flags();
     test_explain_flag_errors();

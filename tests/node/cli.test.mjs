@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 
 import { createEngine } from '../../web/engine.js';
-import { GOLDENS, NATIVE_CLI, PHOTOS, REPO, maxRelativeDifference, parseNpy } from './helpers/goldens.mjs';
+import { ASSETS, GOLDENS, NATIVE_CLI, PHOTOS, REPO, maxRelativeDifference, parseNpy } from './helpers/goldens.mjs';
 
 const execFileAsync = promisify(execFile);
 // A hung child is killed (and its test fails) instead of stalling the suite.
@@ -125,6 +125,46 @@ describe('the Node CLI does what the native CLI does', () => {
     assert.ok(worst <= 2, `pictures differ by ${worst} levels`);
   });
 
+  // --original-size and --xrai-top: the same PNG bytes where the picture does not
+  // depend on float rounding (XRAI's 0/1 regions), else within a level.  XRAI has
+  // one region on the small model's 12 x 12 input, many on the ResNet50's.
+  const RESNET = `${ASSETS}/resnet50/model.json`;
+  const pictureCases = [
+    [MODEL, ['--method', 'grad-cam', '--original-size', '--colormap', 'gray'], 'levels'],
+    [MODEL, ['--method', 'grad-cam', '--original-size', '--overlay', '--colormap', 'inferno', '--alpha', '0.6'],
+      'levels'],
+    [MODEL, ['--method', 'xrai', '--steps', '8', '--xrai-top', '30', '--original-size', '--overlay', '--colormap',
+      'gray'], 'bytes'],
+    [RESNET, ['--preprocess', 'caffe', '--method', 'xrai', '--steps', '2', '--xrai-top', '20', '--overlay',
+      '--colormap', 'jet', '--alpha', '0.5'], 'bytes'],
+    [RESNET, ['--preprocess', 'caffe', '--method', 'xrai', '--steps', '2', '--xrai-top', '40', '--original-size',
+      '--colormap', 'gray'], 'bytes'],
+    [MODEL, ['--original-size'], 'levels'],
+    [MODEL, ['--method', 'vanilla', '--original-size', '--overlay', '--colormap', 'viridis'], 'levels'],
+  ];
+  for (const [model, extra, compare] of pictureCases) {
+    test(`explain --png ${extra.join(' ')}${model === RESNET ? ' (ResNet50)' : ''}`, async () => {
+      const args = ['explain', '--model', model, '--image', PHOTO, '--preprocess', 'tf', ...extra];
+      const native = await saliency('native', [...args, '--png', `${dir}/native.png`]);
+      const node = await saliency('node', [...args, '--png', `${dir}/node.png`]);
+      assert.equal(native.status, 0, native.stderr);
+      assert.equal(node.status, 0, node.stderr);
+      const wantBytes = readFileSync(`${dir}/native.png`);
+      const gotBytes = readFileSync(`${dir}/node.png`);
+      const want = engine.decodeImage(wantBytes);
+      const got = engine.decodeImage(gotBytes);
+      if (extra.includes('--original-size')) assert.deepEqual([want.width, want.height], [451, 300], 'photo size');
+      if (compare === 'bytes') {
+        assert.ok(Buffer.compare(gotBytes, wantBytes) === 0, 'the same PNG bytes');
+        return;
+      }
+      assert.deepEqual([got.width, got.height], [want.width, want.height]);
+      let worst = 0;
+      for (let i = 0; i < want.data.length; i++) worst = Math.max(worst, Math.abs(got.data[i] - want.data[i]));
+      assert.ok(worst <= 1, `pictures differ by ${worst} levels`);
+    });
+  }
+
   test('--progress draws the native bar on stderr', async () => {
     const args = ['explain', '--model', MODEL, '--image', PHOTO, '--method', 'integrated-gradients', '--steps', '256',
       '--npy', `${dir}/progress.npy`, '--progress'];
@@ -148,6 +188,10 @@ describe('the Node CLI does what the native CLI does', () => {
     ['explain', '--model', MODEL, '--image', PHOTO, '--npy', `${dir}/x.npy`, '--baseline', `${dir}/none.png`],
     ['explain', '--model', MODEL, '--image', PHOTO, '--npy', `${dir}/no/such/dir/x.npy`],
     ['explain', '--model', MODEL, '--image', PHOTO, '--npy', `${dir}/x.npy`, '--method', 'grad-cam', '--layer', 'nope'],
+    ['explain', '--model', MODEL, '--image', PHOTO, '--png', `${dir}/x.png`, '--xrai-top', '30'],
+    ['explain', '--model', MODEL, '--image', PHOTO, '--png', `${dir}/x.png`, '--method', 'xrai', '--xrai-top', '101'],
+    ['explain', '--model', MODEL, '--image', PHOTO, '--png', `${dir}/x.png`, '--method', 'xrai', '--xrai-top', 'x'],
+    ['explain', '--model', MODEL, '--image', PHOTO, '--png', `${dir}/x.png`, '--original-size', '1'],
     ['explain', '--bogus', '1'],
     ['classify', '--threads', '999'],
     ['classify', '--model', MODEL, '--image', PHOTO, '--top', '0'],
