@@ -24,8 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bytes/npy.h"
-#include "check.h"
+#include "golden_helpers.h"
 #include "image/blur.h"
 #include "methods/methods.h"
 #include "saliency.h"
@@ -37,21 +36,8 @@
 
 /* ------------------------------------------------------------ helpers */
 
-static float *read_npy(const char *relative, size_t expected) {
-    char path[1024];
-    float *data = NULL;
-    int shape[SAL_NPY_MAX_DIMS], ndim = 0;
-    sal_error err;
-    snprintf(path, sizeof path, "%s/%s", SAL_GOLDENS_DIR, relative);
-    int status = sal_npy_read(path, &data, shape, &ndim, &err);
-    CHECK(status == SAL_OK, "reading %s: %s", path, err.message);
-    size_t count = 1;
-    for (int i = 0; i < ndim; i++) count *= (size_t)shape[i];
-    CHECK(status != SAL_OK || count >= expected, "%s holds %zu values, expected %zu", path, count, expected);
-    if (status == SAL_OK && count >= expected) return data;
-    free(data);
-    return NULL;
-}
+/* At least `expected` values (the golden may hold more). */
+static float *read_npy(const char *relative, size_t expected) { return golden_read_npy_count(relative, expected, 1); }
 
 static double max_abs(const float *a, size_t n) {
     double m = 0;
@@ -682,25 +668,6 @@ static void test_progress_and_cancel(const small_model *s) {
 #define R_PIXELS (R_SIZE * R_SIZE)
 #define R_SMALL 28
 
-/* The same formula as pattern_image() in tools/make_goldens.py. */
-static void pattern_pixels(float *pixels) {
-    for (int y = 0; y < R_SIZE; y++)
-        for (int x = 0; x < R_SIZE; x++) {
-            float *pixel = pixels + ((size_t)y * R_SIZE + x) * 3;
-            pixel[0] = (float)(127.5 + 127.5 * sin(0.11 * x + 0.05 * y));
-            pixel[1] = (float)(127.5 + 127.5 * cos(0.07 * y - 0.03 * x + 1.0));
-            pixel[2] = (float)((x ^ y) & 255);
-        }
-}
-
-static void block_average(const float *map, float *small) {
-    memset(small, 0, R_SMALL * R_SMALL * 3 * sizeof *small);
-    for (int y = 0; y < R_SIZE; y++)
-        for (int x = 0; x < R_SIZE; x++)
-            for (int c = 0; c < 3; c++)
-                small[((y / 8) * R_SMALL + x / 8) * 3 + c] += map[((size_t)y * R_SIZE + x) * 3 + c] / 64.0f;
-}
-
 static void check_resnet_map(const char *name, const float *map) {
     char path[256];
     snprintf(path, sizeof path, "methods/gradients/resnet50_pattern/%s_small.npy", name);
@@ -709,17 +676,9 @@ static void check_resnet_map(const char *name, const float *map) {
     float *want_stats = read_npy(path, 3);
     if (want_small && want_stats) {
         float small[R_SMALL * R_SMALL * 3];
-        block_average(map, small);
-        double dot = 0, a2 = 0, b2 = 0, sum_abs = 0, max_abs_value = 0, l2 = 0;
-        for (int i = 0; i < R_SMALL * R_SMALL * 3; i++)
-            dot += (double)small[i] * want_small[i], a2 += (double)small[i] * small[i],
-                b2 += (double)want_small[i] * want_small[i];
-        for (size_t i = 0; i < (size_t)R_PIXELS * 3; i++) {
-            sum_abs += fabs(map[i]);
-            max_abs_value = fmax(max_abs_value, fabs(map[i]));
-            l2 += (double)map[i] * map[i];
-        }
-        double cosine = dot / sqrt(a2 * b2), got[3] = {sum_abs, max_abs_value, sqrt(l2)};
+        golden_block_average_f32(map, small);
+        double cosine = golden_cosine(small, want_small, R_SMALL * R_SMALL * 3), got[3];
+        golden_abs_stats(map, (size_t)R_PIXELS * 3, got);
         CHECK(cosine >= 0.9999, "ResNet50 %s: pooled cosine %.6f", name, cosine);
         for (int k = 0; k < 3; k++)
             CHECK(fabs(got[k] / want_stats[k] - 1) < 2e-3, "ResNet50 %s: stat %d is %.6g, golden %.6g", name, k,
@@ -735,7 +694,7 @@ static void test_resnet50_pattern(sal_context *ctx) {
     sal_preprocess_preset("caffe", &caffe, &err);
     float *pixels = malloc((size_t)R_PIXELS * 3 * sizeof *pixels);
     float *target = read_npy("methods/gradients/resnet50_pattern/target.npy", 1);
-    pattern_pixels(pixels);
+    golden_pattern_pixels(pixels);
     sal_image image = {R_SIZE, R_SIZE, 3, pixels};
     const struct {
         sal_method method;

@@ -34,8 +34,7 @@
 #include <string.h>
 
 #include "bytes/error.h"
-#include "bytes/npy.h"
-#include "check.h"
+#include "golden_helpers.h"
 #include "methods/methods.h"
 #include "saliency.h"
 
@@ -448,15 +447,8 @@ static void check_occlusion_errors(void) {
 
 /* ------------------------------------------------------------ ResNet50 */
 
-/* The same formula as pattern_image() in tools/make_goldens.py. */
 static void pattern_input(const sal_preprocess *pre, float *input) {
-    for (int y = 0; y < RESNET_SIZE; y++)
-        for (int x = 0; x < RESNET_SIZE; x++) {
-            float *pixel = input + ((size_t)y * RESNET_SIZE + x) * 3;
-            pixel[0] = (float)(127.5 + 127.5 * sin(0.11 * x + 0.05 * y));
-            pixel[1] = (float)(127.5 + 127.5 * cos(0.07 * y - 0.03 * x + 1.0));
-            pixel[2] = (float)((x ^ y) & 255);
-        }
+    golden_pattern_pixels(input);
     sal_preprocess_apply(pre, input, RESNET_SIZE * RESNET_SIZE, input);
 }
 

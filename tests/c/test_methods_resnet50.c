@@ -29,8 +29,7 @@
 #include <time.h>
 
 #include "bytes/error.h"
-#include "bytes/npy.h"
-#include "check.h"
+#include "golden_helpers.h"
 #include "methods/methods.h"
 #include "saliency.h"
 
@@ -54,45 +53,15 @@
 /* ------------------------------------------------------------ helpers */
 
 static float *read_golden(const char *name, size_t expected) {
-    char path[1024];
-    float *data = NULL;
-    int shape[SAL_NPY_MAX_DIMS], ndim = 0;
-    sal_error err;
-    snprintf(path, sizeof path, "%s/methods/resnet50/%s", SAL_GOLDENS_DIR, name);
-    int status = sal_npy_read(path, &data, shape, &ndim, &err);
-    CHECK(status == SAL_OK, "reading %s: %s", path, err.message);
-    size_t count = 1;
-    for (int i = 0; i < ndim; i++) count *= (size_t)shape[i];
-    CHECK(status != SAL_OK || count == expected, "%s holds %zu values, expected %zu", path, count, expected);
-    if (status == SAL_OK && count == expected) return data;
-    free(data);
-    return NULL;
+    char relative[512];
+    snprintf(relative, sizeof relative, "methods/resnet50/%s", name);
+    return golden_read_npy(relative, expected);
 }
 
 static double seconds_since(const struct timespec *start) {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (double)(now.tv_sec - start->tv_sec) + 1e-9 * (double)(now.tv_nsec - start->tv_nsec);
-}
-
-/* The same formula as pattern_image() in tools/make_goldens.py. */
-static void pattern_pixels(float *pixels) {
-    for (int y = 0; y < SIZE; y++)
-        for (int x = 0; x < SIZE; x++) {
-            float *pixel = pixels + ((size_t)y * SIZE + x) * 3;
-            pixel[0] = (float)(127.5 + 127.5 * sin(0.11 * x + 0.05 * y));
-            pixel[1] = (float)(127.5 + 127.5 * cos(0.07 * y - 0.03 * x + 1.0));
-            pixel[2] = (float)((x ^ y) & 255);
-        }
-}
-
-static void block_average(const float *map, float *small) {
-    double sums[SMALL_VALUES] = {0};
-    for (int y = 0; y < SIZE; y++)
-        for (int x = 0; x < SIZE; x++)
-            for (int c = 0; c < 3; c++)
-                sums[((y / BLOCK) * SMALL + x / BLOCK) * 3 + c] += map[((size_t)y * SIZE + x) * 3 + c];
-    for (int i = 0; i < SMALL_VALUES; i++) small[i] = (float)(sums[i] / (BLOCK * BLOCK));
 }
 
 /* The map (224x224x3, RGB order) against <name>_small.npy and <name>_stats.npy. */
@@ -104,19 +73,14 @@ static void compare_map(const char *name, const float *map) {
     float *want_stats = read_golden(file, 3);
     if (want_small && want_stats) {
         float small[SMALL_VALUES];
-        block_average(map, small);
-        double dot = 0, got2 = 0, want2 = 0, got[3] = {0, 0, 0};
-        for (int i = 0; i < SMALL_VALUES; i++) {
-            dot += (double)small[i] * want_small[i];
-            got2 += (double)small[i] * small[i];
-            want2 += (double)want_small[i] * want_small[i];
-        }
+        golden_block_average_f64(map, small);
+        double got[3] = {0, 0, 0};
         for (size_t i = 0; i < VALUES; i++) {
             got[0] += map[i];
             got[1] += fabs(map[i]);
             got[2] = fmax(got[2], fabs(map[i]));
         }
-        double cosine = dot / sqrt(got2 * want2);
+        double cosine = golden_cosine(small, want_small, SMALL_VALUES);
         const char *stat_names[3] = {"sum", "sum |m|", "max |m|"};
         printf("ResNet50 %s: pooled cosine %.6f; stats (C / golden - 1):", name, cosine);
         for (int k = 0; k < 3; k++) printf(" %s %+.2e", stat_names[k], got[k] / want_stats[k] - 1);
@@ -290,7 +254,7 @@ int main(void) {
     sal_preprocess caffe;
     sal_preprocess_preset("caffe", &caffe, &err);
     if (ctx && target && pixels && x) {
-        pattern_pixels(pixels);
+        golden_pattern_pixels(pixels);
         sal_preprocess_apply(&caffe, pixels, PIXELS, x);
         test_integrated_gradients(ctx, &caffe, pixels, (int)target[0]);
         test_smoothgrad(ctx, x, (int)target[0]);

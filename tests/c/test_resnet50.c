@@ -28,9 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bytes/npy.h"
-#include "check.h"
-#include "saliency.h"
+#include "golden_helpers.h"
 
 #define SIZE 224
 #define PIXELS (SIZE * SIZE)
@@ -65,19 +63,9 @@ typedef struct {
 /* ------------------------------------------------------------- goldens */
 
 static float *read_golden(const char *name, const char *file, size_t expected) {
-    char path[1024];
-    float *data = NULL;
-    int shape[SAL_NPY_MAX_DIMS], ndim = 0;
-    sal_error err;
-    snprintf(path, sizeof path, "%s/resnet50/%s/%s", SAL_GOLDENS_DIR, name, file);
-    int status = sal_npy_read(path, &data, shape, &ndim, &err);
-    CHECK(status == SAL_OK, "reading %s: %s", path, err.message);
-    size_t count = 1;
-    for (int i = 0; i < ndim; i++) count *= (size_t)shape[i];
-    CHECK(status != SAL_OK || count == expected, "%s holds %zu values, expected %zu", path, count, expected);
-    if (status == SAL_OK && count == expected) return data;
-    free(data);
-    return NULL;
+    char relative[512];
+    snprintf(relative, sizeof relative, "resnet50/%s/%s", name, file);
+    return golden_read_npy(relative, expected);
 }
 
 static int load_golden(const char *name, golden *g) {
@@ -123,16 +111,8 @@ static int photo_input(const char *file, const sal_preprocess *pre, float *input
     return status == SAL_OK;
 }
 
-/* The same formula as pattern_image() in tools/make_goldens.py. */
 static void pattern_input(const sal_preprocess *pre, float *input) {
-    for (int y = 0; y < SIZE; y++) {
-        for (int x = 0; x < SIZE; x++) {
-            float *pixel = input + ((size_t)y * SIZE + x) * 3;
-            pixel[0] = (float)(127.5 + 127.5 * sin(0.11 * x + 0.05 * y));
-            pixel[1] = (float)(127.5 + 127.5 * cos(0.07 * y - 0.03 * x + 1.0));
-            pixel[2] = (float)((x ^ y) & 255);
-        }
-    }
+    golden_pattern_pixels(input);
     sal_preprocess_apply(pre, input, PIXELS, input);
 }
 
@@ -189,38 +169,14 @@ static void check_classes(const golden *g, const char *how, const result *r, con
 
 /* ------------------------------------------------------------ gradient */
 
-static void block_average(const float *grad, float *small) {
-    memset(small, 0, SMALL * SMALL * 3 * sizeof *small);
-    for (int y = 0; y < SIZE; y++)
-        for (int x = 0; x < SIZE; x++)
-            for (int c = 0; c < 3; c++)
-                small[((y / BLOCK) * SMALL + x / BLOCK) * 3 + c] +=
-                    grad[((size_t)y * SIZE + x) * 3 + c] / (BLOCK * BLOCK);
-}
-
-static double cosine(const float *a, const float *b, size_t n) {
-    double ab = 0, aa = 0, bb = 0;
-    for (size_t i = 0; i < n; i++) {
-        ab += (double)a[i] * b[i];
-        aa += (double)a[i] * a[i];
-        bb += (double)b[i] * b[i];
-    }
-    return aa > 0 && bb > 0 ? ab / sqrt(aa * bb) : 0;
-}
-
 static void check_gradient(const golden *g, const char *how, const float *grad, const tolerances *tol) {
     float small[SMALL * SMALL * 3];
-    block_average(grad, small);
-    double cos = cosine(small, g->grad_small, SMALL * SMALL * 3);
+    golden_block_average_f32(grad, small);
+    double cos = golden_cosine(small, g->grad_small, SMALL * SMALL * 3);
     CHECK(cos >= tol->min_cosine, "%s (%s): 8x8-pooled gradient has cosine %.5f with the reference (want >= %.3f)",
           g->name, how, cos, tol->min_cosine);
-    double stats[3] = {0, 0, 0};
-    for (size_t i = 0; i < VALUES; i++) {
-        stats[0] += fabs(grad[i]);
-        stats[1] = fmax(stats[1], fabs(grad[i]));
-        stats[2] += (double)grad[i] * grad[i];
-    }
-    stats[2] = sqrt(stats[2]);
+    double stats[3];
+    golden_abs_stats(grad, VALUES, stats);
     printf("%-8s %-13s gradient: pooled cosine %.5f, stats / reference %.4f %.4f %.4f\n", g->name, how, cos,
            stats[0] / g->grad_stats[0], stats[1] / g->grad_stats[1], stats[2] / g->grad_stats[2]);
     const char *names[3] = {"sum |g|", "max |g|", "L2 norm"};
@@ -279,7 +235,7 @@ static void check_batch(sal_context *ctx, const sal_preprocess *pre, const golde
               chosen[b], (int)g[b].top5[0]);
         CHECK(check_close_ratio(r[b].logits, single[b].logits, CLASSES, 1e-3, 1e-4) <= 1.0,
               "%s: batch logits differ from the single-image run", g[b].name);
-        double cos = cosine(r[b].grad, single[b].grad, VALUES);
+        double cos = golden_cosine(r[b].grad, single[b].grad, VALUES);
         CHECK(cos >= 0.99999, "%s: batch gradient has cosine %.7f with the single-image run", g[b].name, cos);
         check_classes(&g[b], "batch of 2", &r[b], &photo_tolerances);
         check_gradient(&g[b], "batch of 2", r[b].grad, &photo_tolerances);
