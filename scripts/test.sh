@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm test`: set-up, then every test suite; stops at the first failure.
 # The last line is "tests: N passed, N failed", summed over the ctest runs
-# and the `node --test` run that ran.
+# and the `node --test` runs that ran.
 #
 #   SAL_CACHE_DIR   asset cache (default: <repo>/.cache)
 #   SAL_BUILD_DIR   native build folder (default: build; the sanitizer build
@@ -38,13 +38,15 @@ run_ctest() { # BUILD_DIR [VAR=value ...]
     return "$status"
 }
 
-# Runs `node --test` on tests/node/ (with any VAR=value before it in the
-# environment) and adds its counts, read from the TAP report's "# pass N" and
-# "# fail N" lines, to the summary.  Returns node's status.
-run_node_tests() { # [VAR=value ...]
-    local log="$build/node-test-output.tap" status=0 pass fail
+# Runs `node --test` on FOLDER (with any VAR=value given after LOG in the
+# environment), writing its TAP report to $build/LOG, and adds its counts,
+# read from the report's "# pass N" and "# fail N" lines, to the summary.
+# Returns node's status.
+run_node_tests() { # FOLDER LOG [VAR=value ...]
+    local folder=$1 log="$build/$2" status=0 pass fail
+    shift 2
     env "$@" node --test --test-timeout=600000 --test-reporter=spec --test-reporter-destination=stdout \
-        --test-reporter=tap --test-reporter-destination="$log" tests/node/ || status=$?
+        --test-reporter=tap --test-reporter-destination="$log" "$folder" || status=$?
     pass=$(sed -nE 's/^# pass ([0-9]+)$/\1/p' "$log" | tail -n 1)
     fail=$(sed -nE 's/^# fail ([0-9]+)$/\1/p' "$log" | tail -n 1)
     if [[ -n $pass && -n $fail ]]; then
@@ -74,6 +76,11 @@ npm run build
 
 # The API, the Node CLI, the packed package, and the API in headless Chromium.
 echo "== JavaScript tests (node --test tests/node/)"
-run_node_tests SAL_NATIVE_CLI="$build/saliency"
+run_node_tests tests/node/ node-test-output.tap SAL_NATIVE_CLI="$build/saliency"
+
+# The demo page (demo/, served by scripts/serve.mjs) in headless Chromium;
+# screenshots go to test-output/browser/.
+echo "== Browser tests of the demo (node --test tests/browser/)"
+run_node_tests tests/browser/ browser-test-output.tap
 
 echo "== all tests passed"

@@ -1,17 +1,16 @@
 // The JavaScript API in a real browser (headless Chromium, from the set-up's
-// Debian packages): a page served here loads web/index.js as a plain
-// <script type=module>, with and without the COOP/COEP headers that make it
-// crossOriginIsolated.  The page runs a small golden model from its URL in
-// the default Web Worker, reads every browser image kind, draws a canvas,
-// aborts a long run and posts what it saw back; the checks are made here.
+// Debian packages, driven by playwright-core): a page served here loads
+// web/index.js as a plain <script type=module>, with and without the COOP/COEP
+// headers that make it crossOriginIsolated.  The page runs a small golden
+// model from its URL in the default Web Worker, reads every browser image
+// kind, draws a canvas, aborts a long run and posts what it saw back; the
+// checks are made here.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
-import { after, test } from 'node:test';
+import { after, before, test } from 'node:test';
 
+import { launchChromium } from '../browser/helpers/browser.mjs';
 import { REPO } from './helpers/goldens.mjs';
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>saliency</title>
@@ -75,21 +74,15 @@ const TYPES = {
 };
 const ISOLATION = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
 
-const profiles = [];
-after(() => profiles.forEach(removeProfile));
+let chromium;
+before(async () => {
+  chromium = await launchChromium();
+});
+after(() => chromium?.close());
 
-// Chromium's helper processes may still be writing: retry, and leave a stray temp folder at worst.
-function removeProfile(profile) {
-  try {
-    rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
-  } catch { /* only a temp folder */ }
-}
-
-// Serves the repository and the page; resolves with what the page posts.
+// Serves the repository and the page, opens it in a new tab; resolves with what the page posts.
 function runPage(isolated) {
-  const profile = mkdtempSync(`${tmpdir()}/saliency-chromium-`);
-  profiles.push(profile);
-  let browser;
+  let page;
   let timer;
   const server = createServer(async (request, response) => {
     const headers = isolated ? ISOLATION : {};
@@ -120,29 +113,26 @@ function runPage(isolated) {
     }
   });
   return new Promise((resolve, reject) => {
-    const finish = (error, result) => {
+    let settled = false;
+    const finish = async (error, result) => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
+      await page?.close().catch(() => {});
       server.close();
-      const settle = () => {
-        removeProfile(profile);
-        if (error) reject(error);
-        else resolve(result);
-      };
-      // The profile goes once the browser has stopped writing to it.
-      if (browser && browser.exitCode === null && browser.pid) {
-        browser.once('exit', settle);
-        browser.kill();
-      } else {
-        settle();
-      }
+      server.closeAllConnections();
+      if (error) reject(error);
+      else resolve(result);
     };
     server.on('result', (result) => finish(null, result));
-    server.listen(0, '127.0.0.1', () => {
-      const url = `http://127.0.0.1:${server.address().port}/`;
-      browser = spawn('chromium', ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run',
-        `--user-data-dir=${profile}`, url], { stdio: 'ignore' });
-      browser.on('error', (error) => finish(new Error(`cannot start chromium (the set-up installs it): ${error.message}`)));
+    server.listen(0, '127.0.0.1', async () => {
       timer = setTimeout(() => finish(new Error('the page did not report within 90 s')), 90000);
+      try {
+        page = await chromium.context.newPage();
+        await page.goto(`http://127.0.0.1:${server.address().port}/`, { waitUntil: 'commit' });
+      } catch (error) {
+        finish(new Error(`cannot open the page in Chromium: ${error.message}`));
+      }
     });
   });
 }
