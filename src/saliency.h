@@ -87,6 +87,32 @@ typedef struct sal_context sal_context;
 sal_context *sal_context_create(const sal_model *model, int n_threads, sal_error *err);
 void sal_context_free(sal_context *ctx);
 
+/* Which kernels run the convolutions, dense layers and pools.
+ *  SAL_BACKEND_PORTABLE: the library's own C kernels (the only ones in the
+ *    WebAssembly build); native code rounds exactly like the wasm build.
+ *  SAL_BACKEND_XNNPACK: XNNPACK (Debian's libxnnpack-dev), native builds
+ *    configured with -DSAL_XNNPACK=ON (the default) where CMake found it.
+ *    Faster; float32 with its own (fused) arithmetic, so results differ from
+ *    the portable kernels in the last bits, never bit for bit.  Its
+ *    operators turn NaN into infinities, so a layer it runs whose output
+ *    overflows fails the call (SAL_ERR_NUMERIC) instead of passing NaN on.
+ *  SAL_BACKEND_DEFAULT: the environment variable SAL_BACKEND ("portable" or
+ *    "xnnpack") when it is set, else XNNPACK when compiled in, else portable.
+ * Asking for XNNPACK where it is not compiled in (directly or through
+ * SAL_BACKEND), or naming an unknown backend in SAL_BACKEND, fails. */
+typedef enum { SAL_BACKEND_DEFAULT = 0, SAL_BACKEND_PORTABLE, SAL_BACKEND_XNNPACK } sal_backend;
+
+/* sal_context_create(model, n, err) is this with SAL_BACKEND_DEFAULT.
+ * n_threads <= 0: one per processor. */
+sal_context *sal_context_create_backend(const sal_model *model, int n_threads, sal_backend backend,
+                                        sal_error *err);
+/* 1 when the backend can be used in this build (DEFAULT always can). */
+int sal_backend_available(sal_backend backend);
+/* "portable", "xnnpack" ("default" for SAL_BACKEND_DEFAULT); NULL for other values. */
+const char *sal_backend_name(sal_backend backend);
+/* The backend a context runs on (never SAL_BACKEND_DEFAULT). */
+sal_backend sal_context_backend(const sal_context *ctx);
+
 /* How the backward pass treats ReLU units. */
 typedef enum {
     SAL_RELU_STANDARD = 0, /* dx = dy * [x > 0]            */

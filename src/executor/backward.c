@@ -15,6 +15,7 @@ typedef struct {
     sal_kernel_relu_rule rule;
     unsigned char *written; /* per node: gradient holds a value */
     float *tmp;             /* 2 x the largest node */
+    sal_error *err;
 } backward_run;
 
 /* Where a single-input node computes its input's gradient: straight into
@@ -36,20 +37,22 @@ static void grad_commit(backward_run *run, int node, const float *dx) {
 }
 
 /* What the backward steps below read besides gradients (plan.c keeps these values alive). */
+/* relu, relu6, sigmoid, tanh and softmax differentiate from their output y;
+ * swish and hard sigmoid from their input x (activation.c). */
+static int activation_reads_input(sal_activation act) { return act == SAL_ACT_SWISH || act == SAL_ACT_HARD_SIGMOID; }
+
 int sal_backward_needs_input_value(const sal_node *user) {
     switch (user->op) {
-    case SAL_OP_ACTIVATION: /* relu masks, swish */
+    case SAL_OP_ACTIVATION: return activation_reads_input(user->act);
     case SAL_OP_MULTIPLY:
     case SAL_OP_MAX_POOL:
-    case SAL_OP_GLOBAL_MAX_POOL:
-        return 1;
-    default:
-        return 0;
+    case SAL_OP_GLOBAL_MAX_POOL: return 1;
+    default: return 0;
     }
 }
 
 int sal_backward_needs_output_value(const sal_node *node) {
-    return node->op == SAL_OP_ACTIVATION; /* sigmoid, tanh, softmax use y */
+    return node->op == SAL_OP_ACTIVATION && node->act != SAL_ACT_LINEAR && !activation_reads_input(node->act);
 }
 
 static void backward_add(backward_run *run, const sal_node *node, const float *dy) {
@@ -85,7 +88,7 @@ static void backward_concat(backward_run *run, const sal_node *node, const float
 }
 
 /* Single-input nodes: computes dx into place, then commits. */
-static void backward_unary(backward_run *run, int i, const sal_node *node, const float *dy) {
+static int backward_unary(backward_run *run, int i, const sal_node *node, const float *dy) {
     sal_context *ctx = run->ctx;
     const sal_plan *plan = run->plan;
     const sal_node_op *op = &ctx->ops[i];
@@ -98,6 +101,16 @@ static void backward_unary(backward_run *run, int i, const sal_node *node, const
     const float *x = sal_plan_value(plan, in);
     float *scratch = plan->scratch;
 
+#ifdef SAL_HAVE_XNNPACK
+    if (op->on_xnn) {
+        int done = 0, status = sal_xnn_node_backward(ctx, plan, i, dy, dx, &done, run->err);
+        if (status != SAL_OK) return status;
+        if (done) {
+            grad_commit(run, in, dx);
+            return SAL_OK;
+        }
+    }
+#endif
     switch (node->op) {
     case SAL_OP_CONV2D: sal_conv2d_backward_input(&op->conv, ctx->pool, win, dy, yd, dx, xd, scratch); break;
     case SAL_OP_DEPTHWISE_CONV2D:
@@ -117,9 +130,10 @@ static void backward_unary(backward_run *run, int i, const sal_node *node, const
     default: memcpy(dx, dy, count * sizeof *dx); break; /* reshape, identity */
     }
     grad_commit(run, in, dx);
+    return SAL_OK;
 }
 
-static void backward_node(backward_run *run, int i) {
+static int backward_node(backward_run *run, int i) {
     const sal_node *node = &run->ctx->graph->nodes[i];
     const float *dy = sal_plan_grad(run->plan, i);
     switch (node->op) {
@@ -127,8 +141,9 @@ static void backward_node(backward_run *run, int i) {
     case SAL_OP_ADD: backward_add(run, node, dy); break;
     case SAL_OP_MULTIPLY: backward_multiply(run, i, node, dy); break;
     case SAL_OP_CONCAT: backward_concat(run, node, dy, run->plan->shapes[i]); break;
-    default: backward_unary(run, i, node, dy); break;
+    default: return backward_unary(run, i, node, dy);
     }
+    return SAL_OK;
 }
 
 static void seed_logits(backward_run *run, const int *targets) {
@@ -149,16 +164,20 @@ static void copy_gradient(const backward_run *run, int i, float *out) {
 }
 
 /* layer >= 0: copy its gradient out when it is complete (before its own step). */
-void sal_run_backward(sal_context *ctx, sal_plan *plan, const int *targets, sal_relu_rule rule, int layer,
-                      float *layer_gradient, float *input_gradient) {
+int sal_run_backward(sal_context *ctx, sal_plan *plan, const int *targets, sal_relu_rule rule, int layer,
+                     float *layer_gradient, float *input_gradient, sal_error *err) {
     unsigned char *written = ctx->written;
-    backward_run run = {ctx, plan, (sal_kernel_relu_rule)rule, written, plan->scratch + plan->scratch_floats};
+    backward_run run = {ctx, plan, (sal_kernel_relu_rule)rule, written, plan->scratch + plan->scratch_floats, err};
     int L = ctx->logits;
     memset(written, 0, (size_t)(L + 1));
     seed_logits(&run, targets);
     for (int i = L; i >= 0; i--) {
         if (i == layer && layer_gradient) copy_gradient(&run, i, layer_gradient);
         if (i == 0 && input_gradient) copy_gradient(&run, 0, input_gradient);
-        if (written[i]) backward_node(&run, i);
+        if (written[i]) {
+            int status = backward_node(&run, i);
+            if (status != SAL_OK) return status;
+        }
     }
+    return SAL_OK;
 }

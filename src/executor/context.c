@@ -21,6 +21,9 @@ static int create_op(sal_node_op *op, const sal_node *node) {
 }
 
 static void destroy_op(sal_node_op *op, const sal_node *node) {
+#ifdef SAL_HAVE_XNNPACK
+    if (op->on_xnn) return; /* sal_xnn_nodes_destroy's */
+#endif
     switch (node->op) {
     case SAL_OP_CONV2D: sal_conv2d_destroy(&op->conv); break;
     case SAL_OP_DEPTHWISE_CONV2D: sal_depthwise_destroy(&op->depthwise); break;
@@ -53,37 +56,118 @@ static int default_threads(void) {
 #endif
 }
 
+int sal_backend_available(sal_backend backend) {
+    switch (backend) {
+    case SAL_BACKEND_DEFAULT:
+    case SAL_BACKEND_PORTABLE: return 1;
+#ifdef SAL_HAVE_XNNPACK
+    case SAL_BACKEND_XNNPACK: return 1;
+#endif
+    default: return 0;
+    }
+}
+
+const char *sal_backend_name(sal_backend backend) {
+    switch (backend) {
+    case SAL_BACKEND_DEFAULT: return "default";
+    case SAL_BACKEND_PORTABLE: return "portable";
+    case SAL_BACKEND_XNNPACK: return "xnnpack";
+    }
+    return NULL;
+}
+
+sal_backend sal_context_backend(const sal_context *ctx) { return ctx ? ctx->backend : SAL_BACKEND_DEFAULT; }
+
+/* DEFAULT: the SAL_BACKEND environment variable, else the fastest compiled in. */
+static int resolve_backend(sal_backend asked, sal_backend *out, sal_error *err) {
+    if (asked == SAL_BACKEND_DEFAULT) {
+        const char *env = getenv("SAL_BACKEND");
+        if (env && *env) {
+            if (strcmp(env, "portable") == 0) asked = SAL_BACKEND_PORTABLE;
+            else if (strcmp(env, "xnnpack") == 0) asked = SAL_BACKEND_XNNPACK;
+            else
+                return sal_fail(err, SAL_ERR_ARGUMENT,
+                                "SAL_BACKEND='%s' names no backend (use 'portable' or 'xnnpack')", env);
+        } else {
+            asked = sal_backend_available(SAL_BACKEND_XNNPACK) ? SAL_BACKEND_XNNPACK : SAL_BACKEND_PORTABLE;
+        }
+    }
+    if (asked != SAL_BACKEND_PORTABLE && asked != SAL_BACKEND_XNNPACK)
+        return sal_fail(err, SAL_ERR_ARGUMENT, "unknown backend %d", (int)asked);
+    if (!sal_backend_available(asked))
+        return sal_fail(err, SAL_ERR_UNSUPPORTED,
+                        "the XNNPACK backend is not compiled in (configure with -DSAL_XNNPACK=ON where Debian's "
+                        "libxnnpack-dev and libpthreadpool-dev are installed)");
+    *out = asked;
+    return SAL_OK;
+}
+
+/* The operators of every node: XNNPACK's for the nodes it takes, the portable kernels' for the rest. */
+static int create_ops(sal_context *ctx, int n_threads, sal_error *err) {
+    const sal_graph *g = ctx->graph;
+    int xnn = ctx->backend == SAL_BACKEND_XNNPACK;
+    for (int i = 0; i < g->n_nodes; i++) {
+#ifdef SAL_HAVE_XNNPACK
+        if (xnn && sal_xnn_node_supported(&g->nodes[i])) continue;
+#endif
+        if (create_op(&ctx->ops[i], &g->nodes[i]) != 0)
+            return sal_fail(err, SAL_ERR_MEMORY, "out of memory creating a context");
+    }
+#ifdef SAL_HAVE_XNNPACK
+    if (xnn) return sal_xnn_nodes_create(ctx, n_threads, err);
+#endif
+    (void)xnn, (void)n_threads;
+    return SAL_OK;
+}
+
 sal_context *sal_context_create(const sal_model *model, int n_threads, sal_error *err) {
+    return sal_context_create_backend(model, n_threads, SAL_BACKEND_DEFAULT, err);
+}
+
+sal_context *sal_context_create_backend(const sal_model *model, int n_threads, sal_backend backend,
+                                        sal_error *err) {
     if (!model) {
         sal_fail(err, SAL_ERR_ARGUMENT, "no model given");
         return NULL;
     }
+    sal_backend resolved;
+    if (resolve_backend(backend, &resolved, err) != SAL_OK) return NULL;
     const sal_graph *g = &model->graph;
     int logits = sal_graph_logits_node(g);
     if (check_graph(g, logits, err) != SAL_OK) return NULL;
     sal_context *ctx = calloc(1, sizeof *ctx);
-    if (!ctx) goto oom;
+    if (!ctx) {
+        sal_fail(err, SAL_ERR_MEMORY, "out of memory creating a context");
+        return NULL;
+    }
     ctx->model = model;
     ctx->graph = g;
     ctx->logits = logits;
+    ctx->backend = resolved;
+    int threads = n_threads > 0 ? n_threads : default_threads();
     ctx->ops = calloc((size_t)g->n_nodes, sizeof *ctx->ops);
     ctx->written = calloc((size_t)g->n_nodes, 1);
-    ctx->pool = sal_threadpool_create(n_threads > 0 ? n_threads : default_threads());
-    if (!ctx->ops || !ctx->written || !ctx->pool) goto oom;
-    for (int i = 0; i < g->n_nodes; i++)
-        if (create_op(&ctx->ops[i], &g->nodes[i]) != 0) goto oom;
+    /* With XNNPACK, only light kernels stay portable: one thread, so that no
+     * idle worker of ours spins on a core XNNPACK's pool wants next. */
+    ctx->pool = sal_threadpool_create(resolved == SAL_BACKEND_XNNPACK ? 1 : threads);
+    int status = ctx->ops && ctx->written && ctx->pool
+                     ? create_ops(ctx, threads, err)
+                     : sal_fail(err, SAL_ERR_MEMORY, "out of memory creating a context");
+    if (status != SAL_OK) {
+        sal_context_free(ctx);
+        return NULL;
+    }
     sal_ok(err);
     return ctx;
-oom:
-    sal_context_free(ctx);
-    sal_fail(err, SAL_ERR_MEMORY, "out of memory creating a context");
-    return NULL;
 }
 
 void sal_context_free(sal_context *ctx) {
     if (!ctx) return;
     if (ctx->ops)
         for (int i = 0; i < ctx->graph->n_nodes; i++) destroy_op(&ctx->ops[i], &ctx->graph->nodes[i]);
+#ifdef SAL_HAVE_XNNPACK
+    sal_xnn_nodes_destroy(ctx);
+#endif
     free(ctx->ops);
     free(ctx->written);
     sal_plan_release(&ctx->plans[0]);
@@ -103,6 +187,16 @@ static int check_run_args(const sal_context *ctx, const float *input, int batch,
     return SAL_OK;
 }
 
+/* The plan for this input shape, and the XNNPACK operators it needs. */
+static int prepare_plan(sal_context *ctx, sal_plan_kind kind, int batch, int height, int width, sal_error *err) {
+    int status = sal_plan_prepare(ctx, kind, batch, height, width, err);
+#ifdef SAL_HAVE_XNNPACK
+    if (status == SAL_OK && ctx->backend == SAL_BACKEND_XNNPACK)
+        status = sal_xnn_nodes_prepare(ctx, &ctx->plans[kind], kind == SAL_PLAN_BACKWARD, err);
+#endif
+    return status;
+}
+
 static void write_logits_and_probs(const sal_plan *plan, int logits, float *out_logits, float *out_probs) {
     sal_shape s = plan->shapes[logits];
     size_t count = sal_shape_count(s);
@@ -114,7 +208,7 @@ static void write_logits_and_probs(const sal_plan *plan, int logits, float *out_
 int sal_forward(sal_context *ctx, const float *input, int batch, int height, int width, float *logits, float *probs,
                 sal_error *err) {
     int status = check_run_args(ctx, input, batch, height, width, err);
-    if (status == SAL_OK) status = sal_plan_prepare(ctx, SAL_PLAN_FORWARD, batch, height, width, err);
+    if (status == SAL_OK) status = prepare_plan(ctx, SAL_PLAN_FORWARD, batch, height, width, err);
     if (status == SAL_OK) status = sal_run_forward(ctx, &ctx->plans[SAL_PLAN_FORWARD], input, -1, NULL, err);
     if (status != SAL_OK) return status;
     write_logits_and_probs(&ctx->plans[SAL_PLAN_FORWARD], ctx->logits, logits, probs);
@@ -186,7 +280,7 @@ int sal_backward(sal_context *ctx, const float *input, int batch, int height, in
     if (req->layer) status = find_layer(ctx, req->layer, &layer, &before_fold, err);
     else if (req->layer_activation || req->layer_gradient)
         status = sal_fail(err, SAL_ERR_ARGUMENT, "a layer's activation or gradient was asked for without a layer name");
-    if (status == SAL_OK) status = sal_plan_prepare(ctx, SAL_PLAN_BACKWARD, batch, height, width, err);
+    if (status == SAL_OK) status = prepare_plan(ctx, SAL_PLAN_BACKWARD, batch, height, width, err);
     sal_plan *plan = &ctx->plans[SAL_PLAN_BACKWARD];
     if (status == SAL_OK && before_fold && req->layer_activation)
         status = check_unfoldable(&ctx->graph->nodes[layer], plan->shapes[layer].c, req->layer, err);
@@ -199,7 +293,10 @@ int sal_backward(sal_context *ctx, const float *input, int batch, int height, in
     if (status == SAL_OK) {
         write_logits_and_probs(plan, ctx->logits, req->logits, NULL);
         if (req->chosen_targets) memcpy(req->chosen_targets, targets, (size_t)batch * sizeof *targets);
-        sal_run_backward(ctx, plan, targets, req->relu_rule, layer, req->layer_gradient, req->input_gradient);
+        status = sal_run_backward(ctx, plan, targets, req->relu_rule, layer, req->layer_gradient,
+                                  req->input_gradient, err);
+    }
+    if (status == SAL_OK) {
         if (before_fold)
             unfold_layer(&ctx->graph->nodes[layer], sal_shape_count(plan->shapes[layer]), plan->shapes[layer].c,
                          req->layer_activation, req->layer_gradient);

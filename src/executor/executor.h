@@ -13,12 +13,35 @@
 #include "../model/model.h"
 #include "threadpool.h"
 
+#ifdef SAL_HAVE_XNNPACK
+#include "../backends/xnnpack.h"
+#endif
+
 #define SAL_MAX_CONCAT 64 /* inputs of one Concatenate */
 
+#ifdef SAL_HAVE_XNNPACK
 typedef union {
-    sal_conv2d_op conv;
-    sal_depthwise_op depthwise;
-    sal_dense_op dense;
+    sal_xnn_conv2d_op conv;
+    sal_xnn_depthwise_op depthwise;
+    sal_xnn_dense_op dense;
+    sal_xnn_max_pool_op max_pool;
+    sal_xnn_avg_pool_op avg_pool;
+    sal_xnn_global_avg_pool_op global_avg_pool;
+} sal_xnn_node_op;
+#endif
+
+/* A node's operator: the portable kernel's, or (on_xnn) XNNPACK's, whose
+ * portable part then stays zeroed. */
+typedef struct {
+    union {
+        sal_conv2d_op conv;
+        sal_depthwise_op depthwise;
+        sal_dense_op dense;
+    };
+    int on_xnn;
+#ifdef SAL_HAVE_XNNPACK
+    sal_xnn_node_op xnn;
+#endif
 } sal_node_op;
 
 typedef enum { SAL_PLAN_FORWARD = 0, SAL_PLAN_BACKWARD = 1 } sal_plan_kind;
@@ -42,7 +65,10 @@ struct sal_context {
     const sal_model *model;
     const sal_graph *graph;
     int logits;            /* node index of the pre-softmax scores */
-    sal_threadpool *pool;
+    sal_backend backend;   /* resolved: never SAL_BACKEND_DEFAULT */
+    sal_threadpool *pool;  /* the portable kernels' */
+    struct pthreadpool *xnn_pool; /* XNNPACK's, with as many threads (NULL for one) */
+    int xnn_started;
     sal_node_op *ops;      /* per node */
     sal_plan plans[2];     /* by sal_plan_kind */
     unsigned char *written; /* per node, for the backward pass */
@@ -58,8 +84,8 @@ int sal_run_forward(sal_context *ctx, sal_plan *plan, const float *input, int la
                     sal_error *err);
 /* Backward pass after sal_run_forward on a SAL_PLAN_BACKWARD plan.  targets:
  * one class per image.  layer >= 0 gets its gradient copied to layer_gradient. */
-void sal_run_backward(sal_context *ctx, sal_plan *plan, const int *targets, sal_relu_rule rule, int layer,
-                      float *layer_gradient, float *input_gradient);
+int sal_run_backward(sal_context *ctx, sal_plan *plan, const int *targets, sal_relu_rule rule, int layer,
+                     float *layer_gradient, float *input_gradient, sal_error *err);
 static inline float *sal_plan_value(const sal_plan *plan, int node) { return plan->arena + plan->value_offset[node]; }
 static inline float *sal_plan_grad(const sal_plan *plan, int node) { return plan->arena + plan->grad_offset[node]; }
 
@@ -68,5 +94,21 @@ static inline sal_dims sal_dims_of(sal_shape s) { sal_dims d = {s.n, s.h, s.w, s
 /* Does node `user`'s backward read the forward value of its input or its own output? (backward.c) */
 int sal_backward_needs_input_value(const sal_node *user);
 int sal_backward_needs_output_value(const sal_node *node);
+
+#ifdef SAL_HAVE_XNNPACK
+/* backends/xnnpack_nodes.c: the nodes XNNPACK runs (conv, depthwise, dense,
+ * pools) and the glue between plans and its operators. */
+int sal_xnn_node_supported(const sal_node *node);
+/* Starts XNNPACK and creates the operators of every supported node; when the
+ * model declares its input size, also those for that size. */
+int sal_xnn_nodes_create(sal_context *ctx, int n_threads, sal_error *err);
+void sal_xnn_nodes_destroy(sal_context *ctx);
+/* Makes the operators the plan's shapes need (the input gradient's too when backward). */
+int sal_xnn_nodes_prepare(sal_context *ctx, const sal_plan *plan, int backward, sal_error *err);
+int sal_xnn_node_forward(sal_context *ctx, const sal_plan *plan, int node, sal_error *err);
+/* *done = 0: the portable kernel computes this node's input gradient. */
+int sal_xnn_node_backward(sal_context *ctx, const sal_plan *plan, int node, const float *dy, float *dx, int *done,
+                          sal_error *err);
+#endif
 
 #endif

@@ -30,9 +30,12 @@ static void forward_concat(const sal_plan *plan, const sal_node *node, float *y,
     sal_concat_forward(xs, cs, node->n_inputs, out.n, out.h, out.w, y);
 }
 
-static void run_node(sal_context *ctx, const sal_plan *plan, int i, float *scratch) {
+static int run_node(sal_context *ctx, const sal_plan *plan, int i, float *scratch, sal_error *err) {
     const sal_node *node = &ctx->graph->nodes[i];
     const sal_node_op *op = &ctx->ops[i];
+#ifdef SAL_HAVE_XNNPACK
+    if (op->on_xnn) return sal_xnn_node_forward(ctx, plan, i, err);
+#endif
     sal_shape out = plan->shapes[i];
     size_t count = sal_shape_count(out);
     float *y = sal_plan_value(plan, i);
@@ -61,6 +64,7 @@ static void run_node(sal_context *ctx, const sal_plan *plan, int i, float *scrat
     case SAL_OP_IDENTITY:
     case SAL_OP_COUNT: memcpy(y, x, count * sizeof *y); break;
     }
+    return SAL_OK;
 }
 
 static int copy_input(const sal_plan *plan, const float *input, float *dst, size_t count, sal_error *err) {
@@ -78,7 +82,8 @@ int sal_run_forward(sal_context *ctx, sal_plan *plan, const float *input, int la
     int status = copy_input(plan, input, sal_plan_value(plan, 0), sal_shape_count(plan->shapes[0]), err);
     if (status != SAL_OK) return status;
     for (int i = 0; i <= ctx->logits; i++) {
-        if (i > 0) run_node(ctx, plan, i, plan->scratch);
+        if (i > 0) status = run_node(ctx, plan, i, plan->scratch, err);
+        if (status != SAL_OK) return status;
         /* Copied now: the plan may reuse this node's memory once its readers ran. */
         if (i == layer && layer_value)
             memcpy(layer_value, sal_plan_value(plan, i), sal_shape_count(plan->shapes[i]) * sizeof(float));

@@ -77,6 +77,7 @@ static void resolve_window(const sal_node *node, sal_shape in, sal_window *win) 
 static size_t node_scratch(const sal_context *ctx, const sal_plan *plan, int i) {
     const sal_node *node = &ctx->graph->nodes[i];
     if (node->op != SAL_OP_CONV2D && node->op != SAL_OP_DEPTHWISE_CONV2D) return 0;
+    if (ctx->ops[i].on_xnn) return 0;
     sal_dims x = sal_dims_of(plan->shapes[node->inputs[0]]);
     sal_dims y = sal_dims_of(plan->shapes[i]);
     if (node->op == SAL_OP_CONV2D)
@@ -157,14 +158,18 @@ static int resolve_node(sal_context *ctx, sal_plan *plan, int i, sal_error *err)
     return SAL_OK;
 }
 
+/* XNNPACK may read up to 16 bytes past the end of a tensor (its documented
+ * XNN_EXTRA_BYTES); spare floats after each buffer make that read harmless. */
+#define SPARE_FLOATS 16
+
 /* Allocates the arena and the scratch (the kernels' part, then the temporaries). */
 static int alloc_buffers(sal_plan *plan, size_t arena, size_t scratch, sal_error *err) {
     size_t total = add_saturating(add_saturating(arena, scratch), plan->tmp_floats);
     if (total >= SIZE_MAX / sizeof(float))
         return sal_fail(err, SAL_ERR_MEMORY, "out of memory: buffers for a %dx%dx%d input exceed the address space",
                         plan->batch, plan->height, plan->width);
-    plan->arena = malloc((arena ? arena : 1) * sizeof(float));
-    plan->scratch = malloc((scratch + plan->tmp_floats + 1) * sizeof(float));
+    plan->arena = malloc((arena + SPARE_FLOATS) * sizeof(float));
+    plan->scratch = malloc((scratch + plan->tmp_floats + SPARE_FLOATS) * sizeof(float));
     plan->arena_floats = arena;
     plan->scratch_floats = scratch;
     if (!plan->arena || !plan->scratch)

@@ -1,9 +1,22 @@
 /* activation.c - element-wise activations and softmax, forward and input
- * gradient.  Written as plain loops the compiler vectorizes. */
+ * gradient.  Plain loops the compilers vectorize, except the ReLU family's
+ * backward: explicit vectors with masks, since clang (wasm) leaves its
+ * selects scalar and branchy.
+ *
+ * The ReLU family's backward reads only the output y: 0 < x < upper exactly
+ * when 0 < y < upper, since y = clamp(x, 0, upper).  So a plan need not keep
+ * the input of a ReLU alive for the backward pass (plan.c relies on this).
+ */
 #include <math.h>
 #include <string.h>
 
 #include "kernels.h"
+#include "simd.h"
+
+/* Lane masks: all ones where a comparison holds. */
+typedef int sal_vmask __attribute__((vector_size(SAL_VF_WIDTH * 4)));
+
+SAL_INLINE sal_vf keep_where(sal_vmask mask, sal_vf v) { return (sal_vf)(mask & (sal_vmask)v); }
 
 /* exp(-|x|) never overflows, so neither branch can produce inf/inf. */
 static float sigmoid(float x) {
@@ -61,16 +74,24 @@ void sal_activation_forward(sal_kernel_activation act, const float *x, float *y,
     }
 }
 
-/* ReLU-family gradient: `inside` is whether x lies where the unit is linear. */
-static float relu_rule_grad(sal_kernel_relu_rule rule, int inside, float g) {
-    switch (rule) {
-    case SAL_K_RULE_GUIDED:
-        return inside && g > 0.0f ? g : 0.0f;
-    case SAL_K_RULE_DECONVNET:
-        return g > 0.0f ? g : 0.0f;
-    case SAL_K_RULE_STANDARD:
-    default:
-        return inside ? g : 0.0f;
+/* ReLU-family gradient from the output y: `inside` is 0 < y < upper (the
+ * unit is linear there).  standard: dy where inside; guided: also dy > 0;
+ * deconvnet: dy > 0 wherever y is.  As masks: keep = (inside | any_place) &
+ * (dy > 0 | any_sign), with the two flags set per rule. */
+static void relu_backward(sal_kernel_relu_rule rule, const float *y, const float *dy, float *dx, size_t count,
+                          float upper) {
+    int any_place = rule == SAL_K_RULE_DECONVNET, any_sign = rule == SAL_K_RULE_STANDARD;
+    const sal_vf zero = sal_vf_zero(), top = sal_vf_splat(upper);
+    const sal_vmask place_all = (sal_vmask){0} - any_place, sign_all = (sal_vmask){0} - any_sign;
+    size_t i = 0;
+    for (; i + SAL_VF_WIDTH <= count; i += SAL_VF_WIDTH) {
+        sal_vf v = sal_vf_load(y + i), g = sal_vf_load(dy + i);
+        sal_vmask keep = (((v > zero) & (v < top)) | place_all) & ((g > zero) | sign_all);
+        sal_vf_store(dx + i, keep_where(keep, g));
+    }
+    for (; i < count; i++) {
+        int inside = (y[i] > 0.0f && y[i] < upper) || any_place, sign = dy[i] > 0.0f || any_sign;
+        dx[i] = inside && sign ? dy[i] : 0.0f;
     }
 }
 
@@ -98,10 +119,10 @@ void sal_activation_backward(sal_kernel_activation act, sal_kernel_relu_rule rul
                              size_t count, int channels) {
     switch (act) {
     case SAL_K_RELU:
-        for (size_t i = 0; i < count; i++) dx[i] = relu_rule_grad(rule, x[i] > 0.0f, dy[i]);
+        relu_backward(rule, y, dy, dx, count, INFINITY);
         break;
     case SAL_K_RELU6:
-        for (size_t i = 0; i < count; i++) dx[i] = relu_rule_grad(rule, x[i] > 0.0f && x[i] < 6.0f, dy[i]);
+        relu_backward(rule, y, dy, dx, count, 6.0f);
         break;
     case SAL_K_SIGMOID:
         for (size_t i = 0; i < count; i++) dx[i] = dy[i] * y[i] * (1.0f - y[i]);

@@ -5,8 +5,11 @@
  * ordered (ky, kx, c) like the Keras kernel, so forward is
  * col[M x K] * kernel[K x cout].  Backward computes dcol = dy * kernel^T and
  * then gathers: each input pixel sums the dcol entries of the windows that
- * cover it, so threads own disjoint rows of dx and never race.
- * A 1x1, stride-1, unpadded convolution is a plain GEMM on x and dy.
+ * cover it, so threads own disjoint rows of dx and never race.  Both run on
+ * the one packed copy of the kernel (the backward reads it transposed).
+ * An unpadded 1x1 convolution needs no column matrix: its GEMM reads the
+ * pixels of x (every stride-th one) in place, and its input gradient writes
+ * them in dx, whose other pixels are zero.
  * Whole images go through the column buffer at a time, as many as fit in
  * COL_BUDGET floats (at least one).
  */
@@ -29,28 +32,43 @@ int sal_conv2d_create(sal_conv2d_op *op, const float *kernel, const float *bias,
     int k = kh * kw * cin;
     /* + 1: a zero-sized matrix must not look like a failed malloc */
     op->w = malloc(sal_gemm_packed_floats(k, cout) * sizeof(float) + 1);
-    op->w_t = malloc(sal_gemm_packed_floats(cout, k) * sizeof(float) + 1);
     op->bias = bias ? malloc((size_t)cout * sizeof(float) + 1) : NULL;
-    if (!op->w || !op->w_t || (bias && !op->bias)) {
+    if (!op->w || (bias && !op->bias)) {
         sal_conv2d_destroy(op);
         return -1;
     }
     sal_gemm_pack_b(k, cout, kernel, cout, op->w);
-    sal_gemm_pack_bt(cout, k, kernel, cout, op->w_t);
     if (bias) memcpy(op->bias, bias, (size_t)cout * sizeof(float));
     return 0;
 }
 
 void sal_conv2d_destroy(sal_conv2d_op *op) {
     free(op->w);
-    free(op->w_t);
     free(op->bias);
     memset(op, 0, sizeof *op);
 }
 
+/* 1x1, unpadded, every output pixel on an input pixel (any stride). */
 static int is_pointwise(const sal_conv2d_op *op, sal_dims x, sal_dims y, const sal_window *win) {
-    return op->kh == 1 && op->kw == 1 && win->stride_h == 1 && win->stride_w == 1 &&
-           win->pad_top == 0 && win->pad_left == 0 && y.h == x.h && y.w == x.w;
+    return op->kh == 1 && op->kw == 1 && win->pad_top == 0 && win->pad_left == 0 && y.h > 0 && y.w > 0 &&
+           (y.h - 1) * win->stride_h < x.h && (y.w - 1) * win->stride_w < x.w;
+}
+
+/* The pixels of x (cin floats each) under a pointwise convolution's outputs, in output order. */
+static sal_gemm_rows sampled_pixels(sal_dims x, sal_dims y, const sal_window *win) {
+    sal_gemm_rows r = {.ld = (size_t)x.c, .pixels = y.h * y.w, .ow = y.w, .image = (size_t)x.h * x.w * x.c,
+                       .row = (size_t)win->stride_h * x.w * x.c, .col = (size_t)win->stride_w * x.c};
+    return r;
+}
+
+static sal_gemm_args pointwise_gemm(const sal_conv2d_op *op, const sal_window *win, sal_dims xd, sal_dims yd) {
+    sal_gemm_args g = {.m = yd.n * yd.h * yd.w, .b = op->w};
+    sal_gemm_rows x_rows = sampled_pixels(xd, yd, win);
+    if (win->stride_h == 1 && win->stride_w == 1 && yd.h == xd.h && yd.w == xd.w)
+        x_rows = sal_gemm_plain_rows((size_t)xd.c);
+    g.a_rows = x_rows;
+    g.c_rows = x_rows;
+    return g;
 }
 
 static size_t col_floats_per_image(const sal_conv2d_op *op, sal_dims y) {
@@ -90,19 +108,19 @@ static void im2col_pixel(const im2col_job *job, const float *image, int oy, int 
     for (int ky = 0; ky < job->op->kh; ky++, dst += (size_t)kw * cin) {
         int iy = oy * win->stride_h - win->pad_top + ky * win->dilation_h;
         if (iy < 0 || iy >= job->xd.h || lo >= hi) {
-            memset(dst, 0, (size_t)kw * cin * sizeof(float));
+            sal_zero_floats(dst, (size_t)kw * cin);
             continue;
         }
         const float *row = image + (size_t)iy * job->xd.w * cin;
-        memset(dst, 0, (size_t)lo * cin * sizeof(float));
+        sal_zero_floats(dst, (size_t)lo * cin);
         if (win->dilation_w == 1) {
-            memcpy(dst + (size_t)lo * cin, row + (size_t)(ix0 + lo) * cin, (size_t)(hi - lo) * cin * sizeof(float));
+            sal_copy_floats(dst + (size_t)lo * cin, row + (size_t)(ix0 + lo) * cin, (size_t)(hi - lo) * cin);
         } else {
             for (int kx = lo; kx < hi; kx++)
-                memcpy(dst + (size_t)kx * cin, row + (size_t)(ix0 + kx * win->dilation_w) * cin,
-                       (size_t)cin * sizeof(float));
+                sal_copy_floats(dst + (size_t)kx * cin, row + (size_t)(ix0 + kx * win->dilation_w) * cin,
+                                (size_t)cin);
         }
-        memset(dst + (size_t)hi * cin, 0, (size_t)(kw - hi) * cin * sizeof(float));
+        sal_zero_floats(dst + (size_t)hi * cin, (size_t)(kw - hi) * cin);
     }
 }
 
@@ -120,7 +138,10 @@ void sal_conv2d_forward(const sal_conv2d_op *op, sal_threadpool *pool, const sal
                         const float *x, sal_dims xd, float *y, sal_dims yd, float *scratch) {
     int k = op->kh * op->kw * op->cin;
     if (is_pointwise(op, xd, yd, win)) {
-        sal_gemm_packed(pool, yd.n * yd.h * yd.w, op->cout, k, x, k, op->w, op->bias, y, op->cout);
+        sal_gemm_args g = pointwise_gemm(op, win, xd, yd);
+        g.n = op->cout, g.k = k, g.a = x, g.b_layout = SAL_GEMM_B_PANELS, g.bias = op->bias;
+        g.c = y, g.c_rows = sal_gemm_plain_rows((size_t)op->cout);
+        sal_gemm_run(pool, &g);
         return;
     }
     size_t x_image = (size_t)xd.h * xd.w * xd.c, y_image = (size_t)yd.h * yd.w * yd.c;
@@ -148,7 +169,7 @@ static void col2im_pixel(const col2im_job *job, const float *dcol_image, int iy,
     const sal_window *win = job->win;
     int cin = job->op->cin, kw = job->op->kw;
     size_t k = (size_t)job->op->kh * kw * cin;
-    memset(dst, 0, (size_t)cin * sizeof(float));
+    sal_zero_floats(dst, (size_t)cin);
     for (int ky = 0; ky < job->op->kh; ky++) {
         int oy = sal_covering_output(iy, ky, win->stride_h, win->pad_top, win->dilation_h, job->yd.h);
         if (oy < 0) continue;
@@ -171,19 +192,53 @@ static void col2im_row(void *ctx, int index) {
     for (int ix = 0; ix < job->xd.w; ix++, dst += job->xd.c) col2im_pixel(job, dcol_image, iy, ix, dst);
 }
 
+typedef struct {
+    const sal_window *win;
+    sal_dims xd, yd;
+    float *dx;
+} unsampled_job;
+
+/* Task: zeroes the pixels of input row (image, iy) that no strided 1x1 output reads. */
+static void zero_unsampled_row(void *ctx, int index) {
+    const unsampled_job *job = ctx;
+    int iy = index % job->xd.h, sw = job->win->stride_w;
+    size_t c = (size_t)job->xd.c;
+    float *row = job->dx + (size_t)index * job->xd.w * c;
+    if (iy % job->win->stride_h != 0 || iy / job->win->stride_h >= job->yd.h) {
+        sal_zero_floats(row, (size_t)job->xd.w * c);
+        return;
+    }
+    for (int ix = 0; ix < job->xd.w; ix++)
+        if (ix % sw != 0 || ix / sw >= job->yd.w) sal_zero_floats(row + ix * c, c);
+}
+
+static void pointwise_backward(const sal_conv2d_op *op, sal_threadpool *pool, const sal_window *win,
+                               const float *dy, sal_dims yd, float *dx, sal_dims xd) {
+    if (yd.h != xd.h || yd.w != xd.w) {
+        unsampled_job job = {win, xd, yd, dx};
+        sal_parallel_for(pool, xd.n * xd.h, zero_unsampled_row, &job);
+    }
+    sal_gemm_args g = pointwise_gemm(op, win, xd, yd);
+    g.n = op->cin, g.k = op->cout, g.a = dy, g.a_rows = sal_gemm_plain_rows((size_t)op->cout);
+    g.b_layout = SAL_GEMM_B_PANELS_T, g.c = dx;
+    sal_gemm_run(pool, &g);
+}
+
 void sal_conv2d_backward_input(const sal_conv2d_op *op, sal_threadpool *pool, const sal_window *win,
                                const float *dy, sal_dims yd, float *dx, sal_dims xd, float *scratch) {
     int k = op->kh * op->kw * op->cin;
     if (is_pointwise(op, xd, yd, win)) {
-        sal_gemm_packed(pool, yd.n * yd.h * yd.w, k, op->cout, dy, op->cout, op->w_t, NULL, dx, k);
+        pointwise_backward(op, pool, win, dy, yd, dx, xd);
         return;
     }
     size_t x_image = (size_t)xd.h * xd.w * xd.c, y_image = (size_t)yd.h * yd.w * yd.c;
     int chunk = images_per_chunk(op, yd);
     for (int n0 = 0; n0 < yd.n; n0 += chunk) {
         int count = yd.n - n0 < chunk ? yd.n - n0 : chunk;
-        sal_gemm_packed(pool, count * yd.h * yd.w, k, op->cout, dy + n0 * y_image, op->cout, op->w_t, NULL,
-                        scratch, k);
+        sal_gemm_args g = {.m = count * yd.h * yd.w, .n = k, .k = op->cout, .a = dy + n0 * y_image,
+                           .a_rows = sal_gemm_plain_rows((size_t)op->cout), .b = op->w,
+                           .b_layout = SAL_GEMM_B_PANELS_T, .c = scratch, .c_rows = sal_gemm_plain_rows((size_t)k)};
+        sal_gemm_run(pool, &g);
         col2im_job job = {op, win, scratch, xd, yd, dx + n0 * x_image};
         sal_parallel_for(pool, count * xd.h, col2im_row, &job);
     }

@@ -39,8 +39,7 @@ void sal_gemm(sal_threadpool *pool, int m, int n, int k,
 /* ------------------------------------------------------------ Conv2D */
 typedef struct {
     int kh, kw, cin, cout;
-    float *w;      /* packed for the forward pass */
-    float *w_t;    /* packed for the input gradient */
+    float *w;      /* packed once; the input gradient reads it transposed */
     float *bias;   /* [cout] or NULL */
 } sal_conv2d_op;
 
@@ -77,7 +76,6 @@ void sal_depthwise_backward_input(const sal_depthwise_op *op, sal_threadpool *po
 typedef struct {
     int in, out;
     float *w;      /* packed */
-    float *w_t;    /* packed for the input gradient */
     float *bias;   /* [out] or NULL */
 } sal_dense_op;
 

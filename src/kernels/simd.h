@@ -25,7 +25,9 @@ typedef float sal_vf __attribute__((vector_size(SAL_VF_WIDTH * 4)));
 SAL_INLINE sal_vf sal_vf_load(const float *p) { sal_vf v; __builtin_memcpy(&v, p, sizeof v); return v; }
 SAL_INLINE void sal_vf_store(float *p, sal_vf v) { __builtin_memcpy(p, &v, sizeof v); }
 SAL_INLINE sal_vf sal_vf_zero(void) { return (sal_vf){0}; }
-SAL_INLINE sal_vf sal_vf_splat(float x) { return sal_vf_zero() + x; }
+/* x - 0 is x for every x (even -0), so compilers fold it into one broadcast;
+ * 0 + x is not (it turns -0 into +0) and costs an add and a shuffle more. */
+SAL_INLINE sal_vf sal_vf_splat(float x) { return x - sal_vf_zero(); }
 /* The first n (0 <= n <= SAL_VF_WIDTH) lanes from p, the rest zero. */
 SAL_INLINE sal_vf sal_vf_load_partial(const float *p, int n) {
     sal_vf v = sal_vf_zero();
@@ -43,6 +45,21 @@ SAL_INLINE void sal_axpy(float *y, const float *x, float s, int n) {
     for (; i + SAL_VF_WIDTH <= n; i += SAL_VF_WIDTH)
         sal_vf_store(y + i, sal_vf_load(y + i) + sal_vf_load(x + i) * sv);
     for (; i < n; i++) y[i] += x[i] * s;
+}
+
+/* dst[i] = src[i] for i < n, no overlap.  Inline vector moves: in wasm,
+ * memcpy is a call, and from 512 bytes on a call out to JavaScript. */
+SAL_INLINE void sal_copy_floats(float *dst, const float *src, size_t n) {
+    size_t i = 0;
+    for (; i + SAL_VF_WIDTH <= n; i += SAL_VF_WIDTH) sal_vf_store(dst + i, sal_vf_load(src + i));
+    for (; i < n; i++) dst[i] = src[i];
+}
+
+/* dst[i] = 0 for i < n. */
+SAL_INLINE void sal_zero_floats(float *dst, size_t n) {
+    size_t i = 0;
+    for (; i + SAL_VF_WIDTH <= n; i += SAL_VF_WIDTH) sal_vf_store(dst + i, sal_vf_zero());
+    for (; i < n; i++) dst[i] = 0.0f;
 }
 
 /* y[i] += x[i] for i < n. */

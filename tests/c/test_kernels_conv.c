@@ -1,7 +1,7 @@
 /* test_kernels_conv.c - GEMM, Conv2D, DepthwiseConv2D and Dense against
  * naive double-precision loops written here, input gradients also against
- * central finite differences of the forward pass, and a 2-thread pool
- * against no pool (results must be bit-identical). */
+ * central finite differences of the forward pass, and pools of 2 and 3
+ * threads against no pool (results must be bit-identical). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,13 +115,32 @@ static void check_gemm_case(sal_threadpool *pool, int m, int n, int k, int pad, 
     sal_gemm_pack_b(k, n, b, ldb, packed);
     sal_gemm_packed(pool, m, n, k, a, lda, packed, bias, packed_out, ldc);
 
+    /* B handed over as its transpose, packed: what the input gradients run on. */
+    float *bt = malloc(((size_t)n * k + 1) * sizeof(float));
+    for (int p = 0; p < k; p++)
+        for (int j = 0; j < n; j++) bt[(size_t)j * k + p] = b[(size_t)p * ldb + j];
+    float *packed_t = malloc((sal_gemm_packed_floats(n, k) + 1) * sizeof(float));
+    float *transposed_out = malloc(((size_t)m * ldc + 1) * sizeof(float));
+    for (size_t i = 0; i < (size_t)m * ldc; i++) transposed_out[i] = -7.0f;
+    sal_gemm_pack_b(n, k, bt, k, packed_t);
+    sal_gemm_args args = {.m = m, .n = n, .k = k, .a = a, .a_rows = sal_gemm_plain_rows((size_t)lda),
+                          .b = packed_t, .b_layout = SAL_GEMM_B_PANELS_T, .bias = bias,
+                          .c = transposed_out, .c_rows = sal_gemm_plain_rows((size_t)ldc)};
+    sal_gemm_run(pool, &args);
+
     char what[96];
     snprintf(what, sizeof what, "gemm m %d n %d k %d pad %d bias %d", m, n, k, pad, with_bias);
     CHECK_CLOSE(got, want, (size_t)m * ldc, sum_tolerance(k), 1e-5, what);
     CHECK_CLOSE(packed_out, want, (size_t)m * ldc, sum_tolerance(k), 1e-5, what);
-    CHECK(guards_intact(got, m, n, ldc) && guards_intact(packed_out, m, n, ldc), "%s: wrote past n", what);
+    CHECK_CLOSE(transposed_out, want, (size_t)m * ldc, sum_tolerance(k), 1e-5, what);
+    CHECK(guards_intact(got, m, n, ldc) && guards_intact(packed_out, m, n, ldc) &&
+          guards_intact(transposed_out, m, n, ldc), "%s: wrote past n", what);
     CHECK(same_bits(got, serial, (size_t)m * ldc), "%s: pool and serial results differ", what);
+    /* Every output is summed in one order, whichever way B arrives. */
+    CHECK(same_bits(packed_out, serial, (size_t)m * ldc) && same_bits(transposed_out, serial, (size_t)m * ldc),
+          "%s: B layouts give different bits", what);
     free(a), free(b), free(bias), free(want), free(got), free(serial), free(packed_out), free(packed);
+    free(bt), free(packed_t), free(transposed_out);
 }
 
 static void test_gemm(sal_threadpool *pool) {
@@ -129,6 +148,8 @@ static void test_gemm(sal_threadpool *pool) {
         {1, 1, 1},    {1, 1000, 70}, {2, 3, 4},     {5, 17, 9},    {6, 32, 256},  {7, 33, 257},
         {11, 48, 31}, {12, 17, 3},   {13, 64, 600}, {49, 70, 513}, {100, 31, 300}, {97, 130, 65},
         {250, 16, 8}, {3, 5, 0},
+        /* around task blocks of 64, 96, 256 and 384 rows; panels of 8, 16 and 32 columns */
+        {65, 9, 1},   {97, 41, 255}, {257, 23, 40},  {385, 57, 9},  {196, 520, 70}, {1, 40, 513},
     };
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
         for (int variant = 0; variant < 2; variant++)
@@ -376,6 +397,10 @@ static const conv_case conv_cases[] = {
     {1, 5, 5, 1, 1, 1, 1, 1, 1, 1, 1, 0},
     {3, 7, 6, 5, 9, 1, 1, 1, 1, 1, 1, 0},               /* pointwise: plain GEMM */
     {1, 8, 8, 16, 33, 1, 1, 2, 2, 1, 1, 0},             /* strided 1x1 (ResNet shortcut) */
+    {3, 9, 7, 5, 11, 1, 1, 2, 2, 1, 1, 0},              /* strided 1x1, batch 3, odd sizes */
+    {2, 10, 11, 7, 6, 1, 1, 3, 2, 1, 1, 1},             /* strided 1x1 'same', strides 3/2 */
+    {2, 7, 8, 4, 9, 1, 1, 2, 2, 1, 1, 2, 0, 1, 0, 2},   /* 1x1 s2, bottom/right padding */
+    {4, 14, 14, 24, 40, 1, 1, 2, 2, 1, 1, 0},           /* strided 1x1, rows past one task block */
     {1, 4, 4, 3, 5, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1},   /* padded 1x1 */
     {1, 9, 8, 3, 7, 3, 3, 1, 1, 1, 1, 1},
     {3, 11, 10, 6, 13, 3, 3, 2, 2, 1, 1, 1},            /* same, stride 2: asymmetric padding */
@@ -430,7 +455,7 @@ static void test_conv_in_chunks(sal_threadpool *pool) {
 /* ------------------------------------------------------------ dense */
 
 static void test_dense(sal_threadpool *pool) {
-    int shapes[][3] = {{1, 7, 5}, {3, 300, 70}, {13, 33, 1000}, {1, 2048, 10}};
+    int shapes[][3] = {{1, 7, 5}, {3, 300, 70}, {13, 33, 1000}, {1, 2048, 10}, {70, 9, 300}, {5, 1000, 33}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         int rows = shapes[s][0], in = shapes[s][1], out = shapes[s][2];
         float *kernel = random_floats((size_t)in * out), *bias = random_floats((size_t)out);
@@ -461,12 +486,14 @@ static void test_dense(sal_threadpool *pool) {
 }
 
 int main(void) {
-    sal_threadpool *pool = sal_threadpool_create(2);
     test_window_arithmetic();
-    test_gemm(pool);
-    test_convolutions(pool);
-    test_conv_in_chunks(pool);
-    test_dense(pool);
-    sal_threadpool_free(pool);
+    for (int threads = 2; threads <= 3; threads++) {
+        sal_threadpool *pool = sal_threadpool_create(threads);
+        test_gemm(pool);
+        test_convolutions(pool);
+        test_conv_in_chunks(pool);
+        test_dense(pool);
+        sal_threadpool_free(pool);
+    }
     return check_report();
 }
