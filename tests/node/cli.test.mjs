@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 
 import { createEngine } from '../../web/engine.js';
-import { ASSETS, GOLDENS, NATIVE_CLI, PHOTOS, REPO, maxRelativeDifference, parseNpy } from './helpers/goldens.mjs';
+import { ASSETS, GOLDENS, NATIVE_CLI, NATIVE_ENV, PHOTOS, REPO, maxRelativeDifference, parseNpy } from './helpers/goldens.mjs';
 
 const execFileAsync = promisify(execFile);
 // A hung child is killed (and its test fails) instead of stalling the suite.
@@ -23,7 +23,7 @@ const PHOTO = `${PHOTOS}/chelsea.png`;
 async function saliency(which, args) {
   const [file, argv] = which === 'native' ? [NATIVE_CLI, args] : [process.execPath, [NODE_CLI, ...args]];
   try {
-    const { stdout, stderr } = await run(file, argv, { maxBuffer: 1 << 24 });
+    const { stdout, stderr } = await run(file, argv, { maxBuffer: 1 << 24, env: NATIVE_ENV });
     return { status: 0, stdout, stderr };
   } catch (error) {
     if (typeof error.code !== 'number') throw error;

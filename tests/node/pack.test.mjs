@@ -3,8 +3,8 @@
 // ResNet50 with threads on and off, against the native CLI's mask (the
 // reference): max |difference| <= 1e-4 of the largest |value|.
 //
-// The reference is SAL_NATIVE_CLI, the default native build: it does not
-// fuse multiply-adds (CMake option SAL_FMA, off by default), so it rounds
+// The reference is SAL_NATIVE_CLI, the default native build, on its portable
+// kernels (SAL_BACKEND=portable): it does not fuse multiply-adds (CMake option SAL_FMA, off by default), so it rounds
 // like the wasm build and the masks agree bit for bit.  (With fused
 // multiply-adds a few of ResNet50's pre-activations near zero change sign,
 // and ~2.5% of the gradient moves by up to a quarter of its largest value.)
@@ -16,7 +16,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 
 import {
-  NATIVE_CLI, PHOTOS, REPO, RESNET50, maxRelativeDifference, parseNpy,
+  NATIVE_CLI, NATIVE_ENV, PHOTOS, REPO, RESNET50, maxRelativeDifference, parseNpy,
 } from './helpers/goldens.mjs';
 
 const execFileAsync = promisify(execFile);
@@ -61,7 +61,7 @@ describe('the packed package, installed into an empty project', () => {
 
   test('npx saliency explain --npy matches the native CLI, threads on and off', async () => {
     const args = ['explain', '--model', RESNET50, '--image', PHOTO, '--method', 'vanilla'];
-    const native = await run(NATIVE_CLI, [...args, '--npy', `${dir}/native.npy`]);
+    const native = await run(NATIVE_CLI, [...args, '--npy', `${dir}/native.npy`], { env: NATIVE_ENV });
     const want = parseNpy(readFileSync(`${dir}/native.npy`));
     const summary = JSON.parse(native.stdout);
     for (const threads of ['0', '1']) {

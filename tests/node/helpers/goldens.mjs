@@ -12,6 +12,9 @@ export const ASSETS = process.env.SAL_CACHE_DIR ? `${process.env.SAL_CACHE_DIR}/
 export const RESNET50 = `${ASSETS}/resnet50/model.json`;
 export const PHOTOS = `${ASSETS}/photos`;
 export const NATIVE_CLI = process.env.SAL_NATIVE_CLI ?? `${REPO}build/saliency`;
+// The native CLI on its portable kernels, the code the wasm build runs: the
+// default XNNPACK backend fuses multiply-adds and so rounds differently.
+export const NATIVE_ENV = { ...process.env, SAL_BACKEND: 'portable' };
 
 // .npy bytes (a Uint8Array or Buffer) -> { shape, data: Float32Array }, read by tests/node/npy.mjs.
 export function parseNpy(bytes) {
