@@ -1,60 +1,50 @@
 #!/usr/bin/env bash
-# `npm run bench`: set-up, build, then time ResNet50 forward passes and
-# vanilla gradients with 1 and 2 threads.  Prints a table and writes it as
-# Markdown to bench-output/native.md (raw outputs beside it).
+# `npm run bench`: set-up and builds, then one benchmark of this library
+# (native with the portable kernels and with XNNPACK; WebAssembly SIMD with
+# and without threads, in Node and in headless Chromium) against
+# TensorFlow.js 4.22 (wasm and cpu backends) on the same model.json, for
+# ResNet50 and MobileNetV2 at 224x224: forward, vanilla gradient,
+# SmoothGrad-25, IG-32, and a matrix-multiply ceiling.  Prints one table and
+# writes bench-output/bench.json and bench-output/bench.md
+# (scripts/bench/main.mjs does the running and the report).
 #
-#   SAL_BENCH_RUNS    timed runs per figure (default 10)
-#   SAL_BENCH_WARMUP  untimed runs first (default 1)
-#   SAL_BENCH_BATCH   images per run (default 1)
-#   SAL_CACHE_DIR, SAL_BUILD_DIR as for scripts/run.sh
+#   SAL_BENCH_RUNS        timed runs of forward and gradient (default 5)
+#   SAL_BENCH_WARMUP      untimed runs first (default 1)
+#   SAL_BENCH_HEAVY_RUNS  timed runs of SmoothGrad and IG (default: half the runs, rounded up)
+#   SAL_BENCH_ONLY        groups to run, e.g. native,node (default: ceiling,native,node,chromium,tfjs)
+#   SAL_BENCH_TFJS_LIMIT  seconds a tfjs SmoothGrad/IG may take, projected from its gradient (300)
+#   SAL_CACHE_DIR, SAL_BUILD_DIR  as for scripts/run.sh; SAL_WASM_BUILD_DIR as for scripts/build_wasm.sh
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SAL_CACHE_DIR=$(realpath -m "${SAL_CACHE_DIR:-$repo/.cache}")
-export SAL_CACHE_DIR
-build=$(realpath -m "${SAL_BUILD_DIR:-$repo/build}")
-results=$repo/bench-output
-runs=${SAL_BENCH_RUNS:-10}
-warmup=${SAL_BENCH_WARMUP:-1}
-batch=${SAL_BENCH_BATCH:-1}
+SAL_BUILD_DIR=$(realpath -m "${SAL_BUILD_DIR:-$repo/build}")
+SAL_WASM_BUILD_DIR=$(realpath -m "${SAL_WASM_BUILD_DIR:-$repo/build-wasm}")
+export SAL_CACHE_DIR SAL_BUILD_DIR SAL_WASM_BUILD_DIR
+mobilenet=$SAL_CACHE_DIR/assets/mobilenet_v2
 cd "$repo"
+
+die() { echo "bench: error: $*" >&2; exit 1; }
 
 bash scripts/setup.sh
 
-echo "== build ($build)"
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DSAL_ASSETS_DIR="$SAL_CACHE_DIR/assets"
-cmake --build "$build" -j"$(nproc)" --target bench_native
+[[ -d node_modules/@tensorflow/tfjs-backend-wasm && -d node_modules/playwright-core ]] ||
+    die "the devDependencies (TensorFlow.js, playwright-core) are missing: run npm ci"
 
-mkdir -p "$results"
-for threads in 1 2; do
-    echo "== $threads thread(s)"
-    "$build/bench_native" --model "$SAL_CACHE_DIR/assets/resnet50/model.json" \
-        --image "$SAL_CACHE_DIR/assets/photos/cat.jpg" \
-        --threads "$threads" --runs "$runs" --warmup "$warmup" --batch "$batch" |
-        tee "$results/native-$threads-threads.txt"
-done
+if [[ ! -f $mobilenet/model.json ]]; then
+    echo "== MobileNetV2 with random weights ($mobilenet)"
+    /usr/bin/python3 tools/make_mobilenet_v2.py --out "$mobilenet"
+fi
 
-# One table row per thread count, from bench_native's "forward" and
-# "gradient" lines: "<what> median M ms  min A ms  max B ms  R GFLOP/s".
-row() {
-    awk -v threads="$1" '
-        $1 == "forward" || $1 == "gradient" { cell[$1] = sprintf("%s | %s-%s | %s", $3, $6, $9, $11) }
-        END { printf "| %s | %s | %s |\n", threads, cell["forward"], cell["gradient"] }' "$2"
-}
+echo "== native build ($SAL_BUILD_DIR)"
+cmake -S . -B "$SAL_BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DSAL_ASSETS_DIR="$SAL_CACHE_DIR/assets"
+cmake --build "$SAL_BUILD_DIR" -j"$(nproc)" --target bench_native bench_gemm_ceiling
 
-{
-    echo "# Native benchmark: ResNet50, 224x224, batch $batch"
-    echo
-    echo "$(date -u +%Y-%m-%d), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) cores," \
-        "commit $(git rev-parse --short HEAD 2> /dev/null || echo none); median of $runs runs after $warmup warm-up."
-    echo "GFLOP/s counts 8.2 GFLOP per forward pass and twice that per gradient (forward + input-gradient backward)."
-    echo
-    echo "| threads | forward ms | min-max ms | GFLOP/s | gradient ms | min-max ms | GFLOP/s |"
-    echo "|--------:|-----------:|-----------:|--------:|------------:|-----------:|--------:|"
-    for threads in 1 2; do row "$threads" "$results/native-$threads-threads.txt"; done
-} > "$results/native.md"
+echo "== WebAssembly build (npm run build, and the wasm ceiling microbenchmark)"
+npm run build
+# emcc's JavaScript optimizer needs acorn, which Debian installs there (node-acorn).
+NODE_PATH=${NODE_PATH:-/usr/share/nodejs} \
+    cmake --build "$SAL_WASM_BUILD_DIR/saliency-simd" -j"$(nproc)" --target bench_gemm_ceiling
 
-echo
-cat "$results/native.md"
-echo
-echo "Written to $results/native.md"
+echo "== benchmark"
+node scripts/bench/main.mjs
