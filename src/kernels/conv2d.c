@@ -5,8 +5,8 @@
  * ordered (ky, kx, c) like the Keras kernel, so forward is
  * col[M x K] * kernel[K x cout].  Backward computes dcol = dy * kernel^T and
  * then gathers: each input pixel sums the dcol entries of the windows that
- * cover it, so threads own disjoint rows of dx and never race.  Both run on
- * the one packed copy of the kernel (the backward reads it transposed).
+ * cover it, so threads own disjoint rows of dx and never race.  Both read the
+ * kernel where the model keeps it (the backward reads it transposed).
  * An unpadded 1x1 convolution needs no column matrix: its GEMM reads the
  * pixels of x (every stride-th one) in place, and its input gradient writes
  * them in dx, whose other pixels are zero.
@@ -16,7 +16,6 @@
 #include "kernels.h"
 
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "gemm_packed.h"
@@ -29,24 +28,12 @@ int sal_conv2d_create(sal_conv2d_op *op, const float *kernel, const float *bias,
                       int kh, int kw, int cin, int cout) {
     memset(op, 0, sizeof *op);
     op->kh = kh, op->kw = kw, op->cin = cin, op->cout = cout;
-    int k = kh * kw * cin;
-    /* + 1: a zero-sized matrix must not look like a failed malloc */
-    op->w = malloc(sal_gemm_packed_floats(k, cout) * sizeof(float) + 1);
-    op->bias = bias ? malloc((size_t)cout * sizeof(float) + 1) : NULL;
-    if (!op->w || (bias && !op->bias)) {
-        sal_conv2d_destroy(op);
-        return -1;
-    }
-    sal_gemm_pack_b(k, cout, kernel, cout, op->w);
-    if (bias) memcpy(op->bias, bias, (size_t)cout * sizeof(float));
+    op->w = kernel;
+    op->bias = bias;
     return 0;
 }
 
-void sal_conv2d_destroy(sal_conv2d_op *op) {
-    free(op->w);
-    free(op->bias);
-    memset(op, 0, sizeof *op);
-}
+void sal_conv2d_destroy(sal_conv2d_op *op) { memset(op, 0, sizeof *op); }
 
 /* 1x1, unpadded, every output pixel on an input pixel (any stride). */
 static int is_pointwise(const sal_conv2d_op *op, sal_dims x, sal_dims y, const sal_window *win) {
@@ -62,7 +49,7 @@ static sal_gemm_rows sampled_pixels(sal_dims x, sal_dims y, const sal_window *wi
 }
 
 static sal_gemm_args pointwise_gemm(const sal_conv2d_op *op, const sal_window *win, sal_dims xd, sal_dims yd) {
-    sal_gemm_args g = {.m = yd.n * yd.h * yd.w, .b = op->w};
+    sal_gemm_args g = {.m = yd.n * yd.h * yd.w, .b = op->w, .ldb = op->cout};
     sal_gemm_rows x_rows = sampled_pixels(xd, yd, win);
     if (win->stride_h == 1 && win->stride_w == 1 && yd.h == xd.h && yd.w == xd.w)
         x_rows = sal_gemm_plain_rows((size_t)xd.c);
@@ -139,7 +126,7 @@ void sal_conv2d_forward(const sal_conv2d_op *op, sal_threadpool *pool, const sal
     int k = op->kh * op->kw * op->cin;
     if (is_pointwise(op, xd, yd, win)) {
         sal_gemm_args g = pointwise_gemm(op, win, xd, yd);
-        g.n = op->cout, g.k = k, g.a = x, g.b_layout = SAL_GEMM_B_PANELS, g.bias = op->bias;
+        g.n = op->cout, g.k = k, g.a = x, g.b_layout = SAL_GEMM_B_MATRIX, g.bias = op->bias;
         g.c = y, g.c_rows = sal_gemm_plain_rows((size_t)op->cout);
         sal_gemm_run(pool, &g);
         return;
@@ -150,8 +137,8 @@ void sal_conv2d_forward(const sal_conv2d_op *op, sal_threadpool *pool, const sal
         int count = yd.n - n0 < chunk ? yd.n - n0 : chunk;
         im2col_job job = {op, win, x + n0 * x_image, xd, yd, scratch};
         sal_parallel_for(pool, count * yd.h, im2col_row, &job);
-        sal_gemm_packed(pool, count * yd.h * yd.w, op->cout, k, scratch, k, op->w, op->bias,
-                        y + n0 * y_image, op->cout);
+        sal_gemm(pool, count * yd.h * yd.w, op->cout, k, scratch, k, op->w, op->cout, op->bias,
+                 y + n0 * y_image, op->cout);
     }
 }
 
@@ -220,7 +207,7 @@ static void pointwise_backward(const sal_conv2d_op *op, sal_threadpool *pool, co
     }
     sal_gemm_args g = pointwise_gemm(op, win, xd, yd);
     g.n = op->cin, g.k = op->cout, g.a = dy, g.a_rows = sal_gemm_plain_rows((size_t)op->cout);
-    g.b_layout = SAL_GEMM_B_PANELS_T, g.c = dx;
+    g.b_layout = SAL_GEMM_B_TRANSPOSED, g.c = dx;
     sal_gemm_run(pool, &g);
 }
 
@@ -236,8 +223,9 @@ void sal_conv2d_backward_input(const sal_conv2d_op *op, sal_threadpool *pool, co
     for (int n0 = 0; n0 < yd.n; n0 += chunk) {
         int count = yd.n - n0 < chunk ? yd.n - n0 : chunk;
         sal_gemm_args g = {.m = count * yd.h * yd.w, .n = k, .k = op->cout, .a = dy + n0 * y_image,
-                           .a_rows = sal_gemm_plain_rows((size_t)op->cout), .b = op->w,
-                           .b_layout = SAL_GEMM_B_PANELS_T, .c = scratch, .c_rows = sal_gemm_plain_rows((size_t)k)};
+                           .a_rows = sal_gemm_plain_rows((size_t)op->cout), .b = op->w, .ldb = op->cout,
+                           .b_layout = SAL_GEMM_B_TRANSPOSED, .c = scratch,
+                           .c_rows = sal_gemm_plain_rows((size_t)k)};
         sal_gemm_run(pool, &g);
         col2im_job job = {op, win, scratch, xd, yd, dx + n0 * x_image};
         sal_parallel_for(pool, count * xd.h, col2im_row, &job);

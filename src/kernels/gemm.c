@@ -3,20 +3,22 @@
  * Goto-style blocking: B is read as KC x NR slivers whose rows are NR floats
  * apart (zero padded past n), so the microkernel loads it contiguously; A is
  * read in place, one broadcast per row and k.  A task owns a block of rows
- * and columns of C and walks K in KC slices: for each slice and each NR-wide
- * panel, every MR-row tile of the block runs the microkernel while the
- * panel's sliver stays in L1 and the block's rows of A stay in L2.
- *
- * Weights packed ahead of time (SAL_GEMM_B_PANELS) are slivers already.  A B
- * given as a plain matrix, or as the transpose of packed panels (the input
- * gradient of conv2d and dense), is copied one sliver at a time into a buffer
- * on the task's stack: no allocation, and one packed copy per weight matrix.
+ * and columns of C and walks K in KC slices.  For each slice it copies the
+ * slivers of a group of panels (GROUP x NR columns) from B, or transposed
+ * from B^T, into a buffer on its stack, then for each panel every MR-row tile
+ * of the block runs the microkernel while the sliver stays in L1 and the
+ * block's rows of A stay in L2.  B thus needs no packed copy of its own (the
+ * operators borrow the model's weights) and the hot path no allocation.
+ * Blocks are tall (MC rows), so each copy serves many tiles.  A group copies
+ * GROUP x NR contiguous floats from each row of B rather than NR: with weights
+ * read once per pass from far caches, that keeps the forward pass as fast as
+ * it was on weights packed ahead of time (measured in Node, ResNet50).
  *
  * The tile: MR x NV vectors of accumulators.  wasm SIMD128 runs on the 16
  * xmm registers of x86-64 V8: 4 x 2 accumulators + 2 B vectors + the
  * broadcast A value leave V8 room (6 x 2 would fill 15 of them and runs
  * slower; bench_gemm_ceiling measures the shapes in isolation).
- * SAL_GEMM_MR / SAL_GEMM_NV override the shape for experiments.
+ * SAL_GEMM_MR / SAL_GEMM_NV / SAL_GEMM_GROUP_COLS override them for experiments.
  */
 #include "kernels.h"
 
@@ -41,8 +43,11 @@
 #define NV SAL_GEMM_NV     /* vectors per tile row */
 #define NR (NV * VW)       /* tile columns */
 #define KC 256             /* K slice: part of every output's summation order, so fixed */
-#define MC (16 * MR)       /* most rows per task block */
-#define MC_COPIED (4 * MC) /* the same when B's slivers are copied: each copy then serves more tiles */
+#ifndef SAL_GEMM_GROUP_COLS
+#define SAL_GEMM_GROUP_COLS 64
+#endif
+#define GROUP (SAL_GEMM_GROUP_COLS / NR > 0 ? SAL_GEMM_GROUP_COLS / NR : 1) /* panels copied together: 64 KB */
+#define MC (64 * MR)       /* most rows per task block: each sliver copy serves up to 64 tiles */
 
 typedef struct {
     const sal_gemm_args *g;
@@ -122,12 +127,17 @@ static void run_tile(int mr, const tile_args *t) {
 
 /* ------------------------------------------------------------ B slivers */
 
-/* Rows p0.. p0+kc of B's columns j0.. j0+NR from a row-major matrix. */
-static void copy_matrix_sliver(const sal_gemm_args *g, int p0, int kc, int j0, float *dst) {
-    int cols = min_int(NR, g->n - j0);
-    for (int p = 0; p < kc; p++, dst += NR) {
-        memcpy(dst, g->b + (size_t)(p0 + p) * g->ldb + j0, (size_t)cols * sizeof(float));
-        memset(dst + cols, 0, (size_t)(NR - cols) * sizeof(float));
+/* Rows p0.. p0+kc of B's columns j0.. j1 (at most GROUP panels) into slivers
+ * KC * NR floats apart: row by row, so that B is read along its rows. */
+static void copy_matrix_slivers(const sal_gemm_args *g, int p0, int kc, int j0, int j1, float *dst) {
+    int whole = (j1 - j0) / NR, cols = (j1 - j0) % NR;
+    const float *src = g->b + (size_t)p0 * g->ldb + j0;
+    for (int p = 0; p < kc; p++, src += g->ldb) {
+        float *row = dst + (size_t)p * NR;
+        for (int q = 0; q < whole; q++, row += KC * NR)
+            for (int v = 0; v < NV; v++) sal_vf_store(row + v * VW, sal_vf_load(src + q * NR + v * VW));
+        if (cols)
+            for (int v = 0; v < NV; v++) sal_vf_store(row + v * VW, load_lanes(src + whole * NR, cols, v));
     }
 }
 
@@ -136,9 +146,9 @@ typedef float v4f __attribute__((vector_size(16)));
 SAL_INLINE v4f v4f_load(const float *p) { v4f v; __builtin_memcpy(&v, p, sizeof v); return v; }
 SAL_INLINE void v4f_store(float *p, v4f v) { __builtin_memcpy(p, &v, sizeof v); }
 
-/* A 4 x 4 block, rows NR floats apart in both src and dst, transposed. */
-SAL_INLINE void transpose_4x4(const float *src, float *dst) {
-    v4f r0 = v4f_load(src), r1 = v4f_load(src + NR), r2 = v4f_load(src + 2 * NR), r3 = v4f_load(src + 3 * NR);
+/* A 4 x 4 block transposed: src rows ld floats apart, dst rows NR apart. */
+SAL_INLINE void transpose_4x4(const float *src, size_t ld, float *dst) {
+    v4f r0 = v4f_load(src), r1 = v4f_load(src + ld), r2 = v4f_load(src + 2 * ld), r3 = v4f_load(src + 3 * ld);
     v4f lo01 = __builtin_shufflevector(r0, r1, 0, 4, 1, 5), hi01 = __builtin_shufflevector(r0, r1, 2, 6, 3, 7);
     v4f lo23 = __builtin_shufflevector(r2, r3, 0, 4, 1, 5), hi23 = __builtin_shufflevector(r2, r3, 2, 6, 3, 7);
     v4f_store(dst, __builtin_shufflevector(lo01, lo23, 0, 1, 4, 5));
@@ -147,38 +157,33 @@ SAL_INLINE void transpose_4x4(const float *src, float *dst) {
     v4f_store(dst + 3 * NR, __builtin_shufflevector(hi01, hi23, 2, 3, 6, 7));
 }
 
-/* The same sliver when B^T [n x k] was packed into panels of NR of its
- * columns: B's rows p are those columns, so each panel of B^T gives an NR x NR
- * (or smaller) block of rows j, columns p, written transposed; 4 x 4 blocks
- * at a time where they are whole. */
+/* The same sliver from B^T: B's columns j are rows of B^T, read kc floats
+ * along each and written down a column of the sliver; 4 x 4 blocks at a time
+ * where they are whole. */
 static void copy_transposed_sliver(const sal_gemm_args *g, int p0, int kc, int j0, float *dst) {
     int cols = min_int(NR, g->n - j0);
-    for (int p = p0; p < p0 + kc;) {
-        int panel = p / NR, end = min_int((panel + 1) * NR, p0 + kc);
-        /* column p of B^T's rows j sits at rows[j * NR + p] */
-        const float *rows = g->b + ((size_t)panel * g->n + j0) * NR - (size_t)panel * NR;
-        int j = 0;
-        for (; j + 4 <= cols; j += 4) {
-            int q = p;
-            for (; q + 4 <= end; q += 4) transpose_4x4(rows + (size_t)j * NR + q, dst + (size_t)(q - p0) * NR + j);
-            for (; q < end; q++)
-                for (int jj = j; jj < j + 4; jj++) dst[(size_t)(q - p0) * NR + jj] = rows[(size_t)jj * NR + q];
-        }
-        for (; j < cols; j++)
-            for (int q = p; q < end; q++) dst[(size_t)(q - p0) * NR + j] = rows[(size_t)j * NR + q];
-        p = end;
+    size_t ld = (size_t)g->ldb;
+    const float *rows = g->b + (size_t)j0 * ld + p0; /* rows[j * ld + q] = B[p0 + q][j0 + j] */
+    int j = 0;
+    for (; j + 4 <= cols; j += 4) {
+        int q = 0;
+        for (; q + 4 <= kc; q += 4) transpose_4x4(rows + j * ld + q, ld, dst + (size_t)q * NR + j);
+        for (; q < kc; q++)
+            for (int jj = j; jj < j + 4; jj++) dst[(size_t)q * NR + jj] = rows[jj * ld + q];
     }
+    for (; j < cols; j++)
+        for (int q = 0; q < kc; q++) dst[(size_t)q * NR + j] = rows[j * ld + q];
     if (cols < NR)
-        for (int p = 0; p < kc; p++) memset(dst + (size_t)p * NR + cols, 0, (size_t)(NR - cols) * sizeof(float));
+        for (int q = 0; q < kc; q++) sal_zero_floats(dst + (size_t)q * NR + cols, (size_t)(NR - cols));
 }
 
-/* The KC x NR sliver of B at (p0, j0): in the panels, or copied into buf. */
-static const float *b_sliver(const sal_gemm_args *g, int p0, int kc, int j0, float *buf) {
-    switch (g->b_layout) {
-    case SAL_GEMM_B_PANELS: return g->b + ((size_t)(j0 / NR) * g->k + p0) * NR;
-    case SAL_GEMM_B_MATRIX: copy_matrix_sliver(g, p0, kc, j0, buf); return buf;
-    default: copy_transposed_sliver(g, p0, kc, j0, buf); return buf;
+/* Slivers of B's columns j0.. j1 (at most GROUP panels), KC * NR floats apart. */
+static void copy_slivers(const sal_gemm_args *g, int p0, int kc, int j0, int j1, float *dst) {
+    if (g->b_layout == SAL_GEMM_B_MATRIX) {
+        copy_matrix_slivers(g, p0, kc, j0, j1, dst);
+        return;
     }
+    for (int j = j0; j < j1; j += NR, dst += KC * NR) copy_transposed_sliver(g, p0, kc, j, dst);
 }
 
 /* ------------------------------------------------------------ tasks */
@@ -188,36 +193,40 @@ static void gemm_block(void *ctx, int index) {
     const sal_gemm_args *g = job->g;
     int i0 = (index % job->row_blocks) * job->block_rows, i1 = min_int(g->m, i0 + job->block_rows);
     int j0 = (index / job->row_blocks) * job->col_block_cols, j1 = min_int(g->n, j0 + job->col_block_cols);
-    size_t a_at[MC_COPIED], c_at[MC_COPIED];
+    size_t a_at[MC], c_at[MC];
     for (int i = i0; i < i1; i++) {
         a_at[i - i0] = sal_gemm_row_offset(&g->a_rows, i);
         c_at[i - i0] = sal_gemm_row_offset(&g->c_rows, i);
     }
-    float buf[KC * NR]; /* for copied slivers */
+    float slivers[GROUP * KC * NR];
     for (int p0 = 0; p0 < g->k; p0 += KC) {
         tile_args t = {.kc = min_int(KC, g->k - p0), .overwrite = p0 == 0};
-        for (int j = j0; j < j1; j += NR) {
-            t.b = b_sliver(g, p0, t.kc, j, buf);
-            t.bias = g->bias ? g->bias + j : NULL;
-            t.nr = min_int(NR, g->n - j);
-            for (int i = i0; i < i1; i += MR) {
-                int mr = min_int(MR, i1 - i);
-                for (int r = 0; r < mr; r++) {
-                    t.a[r] = g->a + a_at[i - i0 + r] + p0;
-                    t.c[r] = g->c + c_at[i - i0 + r] + j;
+        for (int jg = j0; jg < j1; jg += GROUP * NR) {
+            int jg1 = min_int(j1, jg + GROUP * NR);
+            copy_slivers(g, p0, t.kc, jg, jg1, slivers);
+            for (int j = jg; j < jg1; j += NR) {
+                t.b = slivers + (size_t)(j - jg) / NR * KC * NR;
+                t.bias = g->bias ? g->bias + j : NULL;
+                t.nr = min_int(NR, g->n - j);
+                for (int i = i0; i < i1; i += MR) {
+                    int mr = min_int(MR, i1 - i);
+                    for (int r = 0; r < mr; r++) {
+                        t.a[r] = g->a + a_at[i - i0 + r] + p0;
+                        t.c[r] = g->c + c_at[i - i0 + r] + j;
+                    }
+                    run_tile(mr, &t);
                 }
-                run_tile(mr, &t);
             }
         }
     }
 }
 
-/* Row blocks of equal size (whole tiles, at most MC or MC_COPIED rows), then enough column
+/* Row blocks of equal size (whole tiles, at most MC rows), then enough column
  * blocks for every thread to stay busy without cutting tiles thin. */
 static int split(gemm_job *job, int threads) {
     const sal_gemm_args *g = job->g;
     int tiles = (g->m + MR - 1) / MR;
-    int block_tiles = (g->b_layout == SAL_GEMM_B_PANELS ? MC : MC_COPIED) / MR;
+    int block_tiles = MC / MR;
     job->row_blocks = (tiles + block_tiles - 1) / block_tiles;
     job->block_rows = (tiles + job->row_blocks - 1) / job->row_blocks * MR;
     job->row_blocks = (g->m + job->block_rows - 1) / job->block_rows;
@@ -253,30 +262,7 @@ void sal_gemm_run(sal_threadpool *pool, const sal_gemm_args *args) {
     sal_parallel_for(pool, tasks, gemm_block, &job);
 }
 
-/* ------------------------------------------------------------ packing */
-
-size_t sal_gemm_packed_floats(int k, int n) {
-    size_t panels = (size_t)(n + NR - 1) / NR;
-    return panels * (size_t)k * NR;
-}
-
-void sal_gemm_pack_b(int k, int n, const float *b, int ldb, float *packed) {
-    sal_gemm_args g = {.k = k, .n = n, .b = b, .ldb = ldb};
-    for (int j0 = 0; j0 < n; j0 += NR) {
-        float *panel = packed + (size_t)(j0 / NR) * k * NR;
-        for (int p0 = 0; p0 < k; p0 += KC) copy_matrix_sliver(&g, p0, min_int(KC, k - p0), j0, panel + (size_t)p0 * NR);
-    }
-}
-
-/* ------------------------------------------------------------ entry points */
-
-void sal_gemm_packed(sal_threadpool *pool, int m, int n, int k, const float *a, int lda,
-                     const float *packed_b, const float *bias, float *c, int ldc) {
-    sal_gemm_args g = {.m = m, .n = n, .k = k, .a = a, .a_rows = sal_gemm_plain_rows((size_t)lda),
-                       .b = packed_b, .b_layout = SAL_GEMM_B_PANELS, .bias = bias,
-                       .c = c, .c_rows = sal_gemm_plain_rows((size_t)ldc)};
-    sal_gemm_run(pool, &g);
-}
+/* ------------------------------------------------------------ entry point */
 
 void sal_gemm(sal_threadpool *pool, int m, int n, int k,
               const float *a, int lda, const float *b, int ldb,

@@ -1,20 +1,20 @@
 /* gemm_packed.h - private to src/kernels: the general GEMM behind sal_gemm.
  *
- * Operators whose B is a weight matrix (conv2d, dense) pack it once at
- * creation into column panels (sal_gemm_pack_b) and run on those panels; the
- * same panels serve the input gradient, whose B is the transpose: the GEMM
- * then copies KC x NR slivers of the transpose out of them as it goes, into a
- * buffer on its stack, so each operator keeps one packed copy of its weights.
+ * B is read where it lies: the operators whose B is a weight matrix (conv2d,
+ * dense) borrow the model's Keras-layout weights, so the wasm heap holds each
+ * weight once.  The forward pass reads them as B; the input gradient reads
+ * them as B's transpose.  Either way the GEMM copies KC x NR slivers into a
+ * buffer on its stack as it goes (gemm.c).
  *
  * Rows of A and C need not be evenly spaced: a 1x1 convolution with stride s
  * reads every s-th pixel of every s-th input row (sal_gemm_rows), which saves
  * copying them into a column matrix, and its input gradient writes them.
  *
  * Every output is summed in the same order whatever the vector width, tile
- * shape or thread count: k ascending within slices of KC, each slice's sum
- * added to the bias (first slice) or to C (later ones).  So results do not
- * depend on the pool, and native builds without fused multiply-adds give the
- * same bits as wasm.
+ * shape, B layout or thread count: k ascending within slices of KC, each
+ * slice's sum added to the bias (first slice) or to C (later ones).  So
+ * results do not depend on the pool, and native builds without fused
+ * multiply-adds give the same bits as wasm.
  */
 #ifndef SAL_KERNELS_GEMM_PACKED_H
 #define SAL_KERNELS_GEMM_PACKED_H
@@ -44,9 +44,8 @@ static inline size_t sal_gemm_row_offset(const sal_gemm_rows *r, int i) {
 }
 
 typedef enum {
-    SAL_GEMM_B_MATRIX,    /* b is row-major k x n with leading dimension ldb */
-    SAL_GEMM_B_PANELS,    /* b as packed by sal_gemm_pack_b(k, n, ...) */
-    SAL_GEMM_B_PANELS_T   /* b^T as packed by sal_gemm_pack_b(n, k, ...): B = (packed matrix)^T */
+    SAL_GEMM_B_MATRIX,     /* b is B, row-major k x n: B[p][j] = b[p * ldb + j] */
+    SAL_GEMM_B_TRANSPOSED  /* b is B^T, row-major n x k: B[p][j] = b[j * ldb + p] */
 } sal_gemm_b_layout;
 
 typedef struct {
@@ -54,7 +53,7 @@ typedef struct {
     const float *a;
     sal_gemm_rows a_rows;
     const float *b;
-    int ldb;              /* SAL_GEMM_B_MATRIX only */
+    int ldb;
     sal_gemm_b_layout b_layout;
     const float *bias;    /* [n] or NULL */
     float *c;
@@ -63,13 +62,5 @@ typedef struct {
 
 /* C[m x n] = A[m x k] * B (+ bias). */
 void sal_gemm_run(sal_threadpool *pool, const sal_gemm_args *args);
-
-/* Floats needed to hold a packed k x n matrix. */
-size_t sal_gemm_packed_floats(int k, int n);
-/* Packs B [k x n] (leading dimension ldb) into `packed`. */
-void sal_gemm_pack_b(int k, int n, const float *b, int ldb, float *packed);
-/* C[m x n] = A[m x k] * B (+ bias[n]), B as packed by sal_gemm_pack_b. */
-void sal_gemm_packed(sal_threadpool *pool, int m, int n, int k, const float *a, int lda,
-                     const float *packed_b, const float *bias, float *c, int ldc);
 
 #endif

@@ -2,8 +2,11 @@
  * float32 tensors.  Portable C; inner loops use GCC/Clang vector extensions
  * (simd.h), so one source compiles to wasm SIMD128 and to SSE/AVX.
  *
- * Operators that carry weights follow XNNPACK's pattern: *_create packs the
- * weights once, the run functions take shapes and pointers, *_destroy frees.
+ * Operators that carry weights follow XNNPACK's pattern: *_create prepares
+ * the weights once (depthwise packs them; conv2d and dense borrow the model's
+ * Keras-layout arrays, which the GEMM copies slice by slice into a small
+ * buffer as it goes), the run functions take shapes and pointers, *_destroy
+ * frees.
  * Every run function overwrites its output (never accumulates) and uses only
  * the scratch memory it was given (its *_scratch_floats tells how much).
  * `pool` may be NULL: the work then runs on the calling thread.
@@ -39,11 +42,13 @@ void sal_gemm(sal_threadpool *pool, int m, int n, int k,
 /* ------------------------------------------------------------ Conv2D */
 typedef struct {
     int kh, kw, cin, cout;
-    float *w;      /* packed once; the input gradient reads it transposed */
-    float *bias;   /* [cout] or NULL */
+    const float *w;     /* borrowed [kh,kw,cin,cout]: the GEMM copies slivers as it runs */
+    const float *bias;  /* borrowed [cout] or NULL */
 } sal_conv2d_op;
 
-/* kernel: [kh,kw,cin,cout] (Keras layout); bias may be NULL. Returns 0 or -1 (out of memory). */
+/* kernel: [kh,kw,cin,cout] (Keras layout); bias may be NULL.  The op borrows
+ * both (no copy: they must outlive it, and it sees any change made to them).
+ * Returns 0. */
 int sal_conv2d_create(sal_conv2d_op *op, const float *kernel, const float *bias,
                       int kh, int kw, int cin, int cout);
 void sal_conv2d_destroy(sal_conv2d_op *op);
@@ -75,11 +80,12 @@ void sal_depthwise_backward_input(const sal_depthwise_op *op, sal_threadpool *po
 /* ------------------------------------------------------------- Dense */
 typedef struct {
     int in, out;
-    float *w;      /* packed */
-    float *bias;   /* [out] or NULL */
+    const float *w;     /* borrowed [in,out] */
+    const float *bias;  /* borrowed [out] or NULL */
 } sal_dense_op;
 
-/* kernel: [in,out] (Keras layout). x: [rows, in] -> y: [rows, out]. */
+/* kernel: [in,out] (Keras layout), borrowed like conv2d's; returns 0.
+ * x: [rows, in] -> y: [rows, out]. */
 int sal_dense_create(sal_dense_op *op, const float *kernel, const float *bias, int in, int out);
 void sal_dense_destroy(sal_dense_op *op);
 void sal_dense_forward(const sal_dense_op *op, sal_threadpool *pool, const float *x, int rows, float *y);

@@ -3,8 +3,9 @@
  * a saliency method that explains the model should give different maps once
  * the layers nearest the logits no longer hold what the model learnt.
  *
- * Call on a loaded model before creating a context from it (a context packs
- * the weights it is created with). */
+ * Call on a loaded model before creating a context from it: some operators
+ * (depthwise, and every XNNPACK operator) pack the weights a context is
+ * created with. */
 #ifndef SAL_MODEL_RANDOMIZE_H
 #define SAL_MODEL_RANDOMIZE_H
 
