@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "test_random.h"
 #include "executor/threadpool.h"
 #include "golden_helpers.h"
 #include "kernels/kernels.h"
@@ -40,18 +41,10 @@ static sal_xnn_pool xnn_pool;
 
 /* ------------------------------------------------------------- helpers */
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static test_rng rng = {0x9e3779b97f4a7c15ull};
 
-static float random_uniform(void) { /* in [-1, 1) */
-    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
-    return (float)((rng_state >> 40) / (double)(1 << 24)) * 2.0f - 1.0f;
-}
-
-static float *random_floats(size_t n) {
-    float *v = malloc((n + 16) * sizeof *v); /* + XNNPACK's read-ahead */
-    for (size_t i = 0; i < n; i++) v[i] = random_uniform();
-    return v;
-}
+/* + 16: XNNPACK's read-ahead */
+static float *random_floats(size_t n) { return test_random_floats(&rng, n + 16); }
 
 static float *zeros(size_t n) { return calloc(n + 16, sizeof(float)); }
 

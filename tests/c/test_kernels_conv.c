@@ -7,34 +7,22 @@
 #include <string.h>
 
 #include "check.h"
+#include "test_random.h"
 #include "kernels/gemm_packed.h"
 #include "kernels/kernels.h"
 
 /* ------------------------------------------------------------ helpers */
 
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-
-static float uniform(void) { /* [-1, 1) */
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (float)((rng_state >> 40) * (2.0 / (1ull << 24)) - 1.0);
-}
-
-static float *random_floats(size_t n) {
-    float *p = malloc((n ? n : 1) * sizeof(float));
-    for (size_t i = 0; i < n; i++) p[i] = uniform();
-    return p;
-}
+static test_rng rng = {0x9E3779B97F4A7C15ull};
 
 /* New values in place: an op that borrows its weights must see them. */
 static void redraw(float *p, size_t n) {
-    for (size_t i = 0; p && i < n; i++) p[i] = uniform();
+    for (size_t i = 0; p && i < n; i++) p[i] = test_uniform(&rng);
 }
 
 static size_t random_index(size_t n) {
-    uniform();
-    return (size_t)(rng_state % n);
+    test_uniform(&rng);
+    return (size_t)(rng.state % n);
 }
 
 /* Filled with NaN so that any output left unwritten fails the comparison. */
@@ -105,8 +93,8 @@ static int guards_intact(const float *c, int m, int n, int ldc) {
 
 static void check_gemm_case(sal_threadpool *pool, int m, int n, int k, int pad, int with_bias) {
     int lda = k + pad, ldb = n + 2 * pad, ldc = n + pad;
-    float *a = random_floats((size_t)m * lda), *b = random_floats((size_t)k * ldb);
-    float *bias = with_bias ? random_floats((size_t)n) : NULL;
+    float *a = test_random_floats(&rng, (size_t)m * lda), *b = test_random_floats(&rng, (size_t)k * ldb);
+    float *bias = with_bias ? test_random_floats(&rng, (size_t)n) : NULL;
     float *want = malloc(((size_t)m * ldc + 1) * sizeof(float));
     float *got = malloc(((size_t)m * ldc + 1) * sizeof(float));
     float *serial = malloc(((size_t)m * ldc + 1) * sizeof(float));
@@ -117,7 +105,7 @@ static void check_gemm_case(sal_threadpool *pool, int m, int n, int k, int pad, 
 
     /* B handed over as its transpose (rows ldbt apart): what the input gradients run on. */
     int ldbt = k + pad;
-    float *bt = random_floats((size_t)n * ldbt); /* random past k: must not be read */
+    float *bt = test_random_floats(&rng, (size_t)n * ldbt); /* random past k: must not be read */
     for (int p = 0; p < k; p++)
         for (int j = 0; j < n; j++) bt[(size_t)j * ldbt + p] = b[(size_t)p * ldb + j];
     float *transposed_out = malloc(((size_t)m * ldc + 1) * sizeof(float));
@@ -322,7 +310,7 @@ static void check_finite_differences(const windowed_op *op, const float *x_in, c
 static void check_windowed_op(windowed_op *op, sal_threadpool *pool, int fd_points, const char *what) {
     size_t nx = dims_count(op->xd), ny = dims_count(op->yd);
     int k = op->win.kh * op->win.kw * (op->depthwise ? 1 : op->xd.c);
-    float *x = random_floats(nx), *r = random_floats(ny);
+    float *x = test_random_floats(&rng, nx), *r = test_random_floats(&rng, ny);
     float *want_y = malloc((ny + 1) * sizeof(float)), *want_dx = malloc((nx + 1) * sizeof(float));
     float *y = poisoned(ny), *y_pool = poisoned(ny), *dx = poisoned(nx), *dx_pool = poisoned(nx);
     op_naive_forward(op, x, want_y);
@@ -359,8 +347,8 @@ static void run_conv_case(const conv_case *cc, sal_threadpool *pool, int with_bi
     windowed_op op = {0};
     op.xd = (sal_dims){cc->n, cc->h, cc->w, cc->cin};
     case_geometry(cc, &op.win, &op.yd, cc->cout);
-    float *kernel = random_floats((size_t)cc->kh * cc->kw * cc->cin * cc->cout);
-    float *bias = with_bias ? random_floats((size_t)cc->cout) : NULL;
+    float *kernel = test_random_floats(&rng, (size_t)cc->kh * cc->kw * cc->cin * cc->cout);
+    float *bias = with_bias ? test_random_floats(&rng, (size_t)cc->cout) : NULL;
     op.kernel = kernel, op.bias = bias;
     CHECK(sal_conv2d_create(&op.conv, kernel, bias, cc->kh, cc->kw, cc->cin, cc->cout) == 0, "conv2d_create");
     redraw(kernel, (size_t)cc->kh * cc->kw * cc->cin * cc->cout);
@@ -378,8 +366,8 @@ static void run_depthwise_case(const conv_case *cc, sal_threadpool *pool, int wi
     windowed_op op = {.depthwise = 1, .mult = cc->cout};
     op.xd = (sal_dims){cc->n, cc->h, cc->w, cc->cin};
     case_geometry(cc, &op.win, &op.yd, cc->cin * cc->cout);
-    float *kernel = random_floats((size_t)cc->kh * cc->kw * cc->cin * cc->cout);
-    float *bias = with_bias ? random_floats((size_t)cc->cin * cc->cout) : NULL;
+    float *kernel = test_random_floats(&rng, (size_t)cc->kh * cc->kw * cc->cin * cc->cout);
+    float *bias = with_bias ? test_random_floats(&rng, (size_t)cc->cin * cc->cout) : NULL;
     op.kernel = kernel, op.bias = bias;
     CHECK(sal_depthwise_create(&op.dw, kernel, bias, cc->kh, cc->kw, cc->cin, cc->cout) == 0, "depthwise_create");
     alloc_scratch(&op, sal_depthwise_scratch_floats(&op.dw, op.xd, op.yd, &op.win));
@@ -442,7 +430,7 @@ static void test_conv_in_chunks(sal_threadpool *pool) {
     op.xd = (sal_dims){cc.n, cc.h, cc.w, cc.cin};
     case_geometry(&cc, &op.win, &op.yd, cc.cout);
     size_t one_image = (size_t)op.yd.h * op.yd.w * 9 * cc.cin;
-    float *kernel = random_floats((size_t)9 * cc.cin * cc.cout), *bias = random_floats((size_t)cc.cout);
+    float *kernel = test_random_floats(&rng, (size_t)9 * cc.cin * cc.cout), *bias = test_random_floats(&rng, (size_t)cc.cout);
     op.kernel = kernel, op.bias = bias;
     sal_conv2d_create(&op.conv, kernel, bias, 3, 3, cc.cin, cc.cout);
     size_t scratch = alloc_scratch(&op, sal_conv2d_scratch_floats(&op.conv, op.xd, op.yd, &op.win));
@@ -460,13 +448,13 @@ static void test_dense(sal_threadpool *pool) {
                        {258, 40, 17}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         int rows = shapes[s][0], in = shapes[s][1], out = shapes[s][2];
-        float *kernel = random_floats((size_t)in * out), *bias = random_floats((size_t)out);
+        float *kernel = test_random_floats(&rng, (size_t)in * out), *bias = test_random_floats(&rng, (size_t)out);
         sal_dense_op op;
         CHECK(sal_dense_create(&op, kernel, bias, in, out) == 0, "dense_create");
         redraw(kernel, (size_t)in * out);
         redraw(bias, (size_t)out);
 
-        float *x = random_floats((size_t)rows * in), *dy = random_floats((size_t)rows * out);
+        float *x = test_random_floats(&rng, (size_t)rows * in), *dy = test_random_floats(&rng, (size_t)rows * out);
         float *want_y = malloc((size_t)rows * out * sizeof(float)), *want_dx = malloc((size_t)rows * in * sizeof(float));
         float *y = poisoned((size_t)rows * out), *y_pool = poisoned((size_t)rows * out);
         float *dx = poisoned((size_t)rows * in), *dx_pool = poisoned((size_t)rows * in);

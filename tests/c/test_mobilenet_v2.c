@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "test_random.h"
 #include "golden_helpers.h"
 #include "kernels/kernels.h"
 #include "saliency.h"
@@ -114,20 +115,7 @@ static void test_model(void) {
 
 /* ------------------------------------------------------- depthwise kernel */
 
-static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
-
-static float uniform(void) { /* [-1, 1) */
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (float)((rng_state >> 40) * (2.0 / (1ull << 24)) - 1.0);
-}
-
-static float *random_floats(size_t n) {
-    float *p = malloc((n ? n : 1) * sizeof(float));
-    for (size_t i = 0; i < n; i++) p[i] = uniform();
-    return p;
-}
+static test_rng rng = {0x2545F4914F6CDD1Dull};
 
 static float *poisoned(size_t n) {
     float *p = malloc((n ? n : 1) * sizeof(float));
@@ -186,8 +174,8 @@ static void run_dw_case(dw_case t, sal_threadpool *pool) {
     sal_window win = {3, 3, t.stride, t.stride, 1, 1, t.pad_top, t.pad_left};
     sal_dims xd = {t.n, t.h, t.w, t.c}, yd = {t.n, t.out_h, t.out_w, t.c * t.mult};
     size_t nx = count_of(xd), ny = count_of(yd);
-    float *x = random_floats(nx), *dy = random_floats(ny), *k = random_floats((size_t)9 * t.c * t.mult);
-    float *bias = t.c % 2 ? random_floats((size_t)t.c * t.mult) : NULL;
+    float *x = test_random_floats(&rng, nx), *dy = test_random_floats(&rng, ny), *k = test_random_floats(&rng, (size_t)9 * t.c * t.mult);
+    float *bias = t.c % 2 ? test_random_floats(&rng, (size_t)t.c * t.mult) : NULL;
     float *want_y = malloc(ny * sizeof(float)), *want_dx = malloc(nx * sizeof(float));
     float *y = poisoned(ny), *y_pool = poisoned(ny), *dx = poisoned(nx), *dx_pool = poisoned(nx);
     sal_depthwise_op op;
