@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `npm start`: set-up, build, then classify and explain every sample photo
+# `npm run pictures`: set-up, build, then classify and explain every sample photo
 # with the default model (Keras ResNet50, TF.js layers format).
 #
 #   SAL_CACHE_DIR   asset cache (default: <repo>/.cache)
