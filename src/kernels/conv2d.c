@@ -18,7 +18,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "gemm_packed.h"
+#include "gemm_internal.h"
 #include "simd.h"
 #include "window.h"
 

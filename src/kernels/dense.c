@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-#include "gemm_packed.h"
+#include "gemm_internal.h"
 
 int sal_dense_create(sal_dense_op *op, const float *kernel, const float *bias, int in, int out) {
     memset(op, 0, sizeof *op);

@@ -24,7 +24,7 @@
 
 #include <string.h>
 
-#include "gemm_packed.h"
+#include "gemm_internal.h"
 #include "simd.h"
 
 #ifndef SAL_GEMM_MR

@@ -8,7 +8,7 @@
 
 #include "check.h"
 #include "test_random.h"
-#include "kernels/gemm_packed.h"
+#include "kernels/gemm_internal.h"
 #include "kernels/kernels.h"
 
 /* ------------------------------------------------------------ helpers */

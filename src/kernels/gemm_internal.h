@@ -1,4 +1,4 @@
-/* gemm_packed.h - private to src/kernels: the general GEMM behind sal_gemm.
+/* gemm_internal.h - private to src/kernels: the general GEMM behind sal_gemm.
  *
  * B is read where it lies: the operators whose B is a weight matrix (conv2d,
  * dense) borrow the model's Keras-layout weights, so the wasm heap holds each
@@ -16,8 +16,8 @@
  * results do not depend on the pool, and native builds without fused
  * multiply-adds give the same bits as wasm.
  */
-#ifndef SAL_KERNELS_GEMM_PACKED_H
-#define SAL_KERNELS_GEMM_PACKED_H
+#ifndef SAL_KERNELS_GEMM_INTERNAL_H
+#define SAL_KERNELS_GEMM_INTERNAL_H
 
 #include <stddef.h>
 
