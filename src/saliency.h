@@ -81,7 +81,11 @@ void sal_labels_free(sal_labels *labels);
 /* -------------------------------------------------------------- contexts */
 
 /* A context runs one model: it owns the thread pool and the buffers planned
- * for the last input shape (re-planned only when the shape changes). */
+ * for the last input shape (re-planned only when the shape changes).
+ * On the portable kernels a batch runs image by image: with T threads, T
+ * images at a time side by side, each on one thread and its own buffers (so
+ * working memory grows with the threads, not with the batch); a lone image
+ * gets every thread on each layer.  XNNPACK runs a batch as one. */
 typedef struct sal_context sal_context;
 
 sal_context *sal_context_create(const sal_model *model, int n_threads, sal_error *err);
@@ -148,8 +152,9 @@ int sal_layer_shape(sal_context *ctx, const char *layer, int height, int width,
                     int shape[4], sal_error *err);
 
 /* Bytes of working memory one sal_backward of `batch` images of height x width
- * needs (buffers and scratch; weights excluded).  Methods use it to size their
- * batches to a memory budget. */
+ * needs (buffers and scratch; weights excluded): on the portable kernels, one
+ * image's for each of min(batch, threads) threads.  Methods use it to size
+ * their batches to a memory budget. */
 int sal_backward_memory(sal_context *ctx, int batch, int height, int width, size_t *bytes, sal_error *err);
 
 /* Progress of a long call.  `report` gets the fraction done in [0, 1]; a

@@ -112,21 +112,21 @@ static int backward_unary(backward_run *run, int i, const sal_node *node, const 
     }
 #endif
     switch (node->op) {
-    case SAL_OP_CONV2D: sal_conv2d_backward_input(&op->conv, ctx->pool, win, dy, yd, dx, xd, scratch); break;
+    case SAL_OP_CONV2D: sal_conv2d_backward_input(&op->conv, plan->pool, win, dy, yd, dx, xd, scratch); break;
     case SAL_OP_DEPTHWISE_CONV2D:
-        sal_depthwise_backward_input(&op->depthwise, ctx->pool, win, dy, yd, dx, xd, scratch);
+        sal_depthwise_backward_input(&op->depthwise, plan->pool, win, dy, yd, dx, xd, scratch);
         break;
     case SAL_OP_AFFINE: sal_affine_backward(dy, node->scale, dx, count, out.c); break;
     case SAL_OP_ACTIVATION:
         sal_activation_backward((sal_kernel_activation)node->act, run->rule, x, sal_plan_value(plan, i), dy, dx,
                                 count, out.c);
         break;
-    case SAL_OP_MAX_POOL: sal_max_pool_backward(ctx->pool, win, x, xd, dy, yd, dx); break;
-    case SAL_OP_AVG_POOL: sal_avg_pool_backward(ctx->pool, win, dy, yd, dx, xd); break;
+    case SAL_OP_MAX_POOL: sal_max_pool_backward(plan->pool, win, x, xd, dy, yd, dx); break;
+    case SAL_OP_AVG_POOL: sal_avg_pool_backward(plan->pool, win, dy, yd, dx, xd); break;
     case SAL_OP_GLOBAL_AVG_POOL: sal_global_avg_pool_backward(dy, xd, dx); break;
     case SAL_OP_GLOBAL_MAX_POOL: sal_global_max_pool_backward(x, xd, dy, dx); break;
     case SAL_OP_ZERO_PAD: sal_zero_pad_backward(dy, yd, node->pad_top, node->pad_left, dx, xd); break;
-    case SAL_OP_DENSE: sal_dense_backward_input(&op->dense, ctx->pool, dy, (int)(count / (size_t)out.c), dx); break;
+    case SAL_OP_DENSE: sal_dense_backward_input(&op->dense, plan->pool, dy, (int)(count / (size_t)out.c), dx); break;
     default: memcpy(dx, dy, count * sizeof *dx); break; /* reshape, identity */
     }
     grad_commit(run, in, dx);
@@ -166,7 +166,7 @@ static void copy_gradient(const backward_run *run, int i, float *out) {
 /* layer >= 0: copy its gradient out when it is complete (before its own step). */
 int sal_run_backward(sal_context *ctx, sal_plan *plan, const int *targets, sal_relu_rule rule, int layer,
                      float *layer_gradient, float *input_gradient, sal_error *err) {
-    unsigned char *written = ctx->written;
+    unsigned char *written = plan->written;
     backward_run run = {ctx, plan, (sal_kernel_relu_rule)rule, written, plan->scratch + plan->scratch_floats, err};
     int L = ctx->logits;
     memset(written, 0, (size_t)(L + 1));

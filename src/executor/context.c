@@ -1,5 +1,6 @@
 /* context.c - sal_context: packed operators, a thread pool, and the public
  * forward / backward entry points. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -146,11 +147,12 @@ sal_context *sal_context_create_backend(const sal_model *model, int n_threads, s
     ctx->backend = resolved;
     int threads = n_threads > 0 ? n_threads : default_threads();
     ctx->ops = calloc((size_t)g->n_nodes, sizeof *ctx->ops);
-    ctx->written = calloc((size_t)g->n_nodes, 1);
     /* With XNNPACK, only light kernels stay portable: one thread, so that no
      * idle worker of ours spins on a core XNNPACK's pool wants next. */
     ctx->pool = sal_threadpool_create(resolved == SAL_BACKEND_XNNPACK ? 1 : threads);
-    int status = ctx->ops && ctx->written && ctx->pool
+    ctx->workers = sal_context_runs_images_apart(ctx) ? sal_threadpool_size(ctx->pool) : 1;
+    ctx->plans = calloc((size_t)ctx->workers, sizeof *ctx->plans);
+    int status = ctx->ops && ctx->plans && ctx->pool
                      ? create_ops(ctx, threads, err)
                      : sal_fail(err, SAL_ERR_MEMORY, "out of memory creating a context");
     if (status != SAL_OK) {
@@ -169,9 +171,11 @@ void sal_context_free(sal_context *ctx) {
     sal_xnn_nodes_destroy(ctx);
 #endif
     free(ctx->ops);
-    free(ctx->written);
-    sal_plan_release(&ctx->plans[0]);
-    sal_plan_release(&ctx->plans[1]);
+    for (int w = 0; ctx->plans && w < ctx->workers; w++) {
+        sal_plan_release(&ctx->plans[w][SAL_PLAN_FORWARD]);
+        sal_plan_release(&ctx->plans[w][SAL_PLAN_BACKWARD]);
+    }
+    free(ctx->plans);
     sal_threadpool_free(ctx->pool);
     free(ctx);
 }
@@ -187,12 +191,21 @@ static int check_run_args(const sal_context *ctx, const float *input, int batch,
     return SAL_OK;
 }
 
+static int check_finite_input(const float *input, int batch, size_t count, sal_error *err) {
+    for (size_t k = 0; k < count; k++)
+        if (!isfinite(input[k]))
+            return sal_fail(err, SAL_ERR_NUMERIC, "input value %zu (image %zu) is %s", k, k / (count / (size_t)batch),
+                            isnan(input[k]) ? "NaN" : "infinite");
+    return SAL_OK;
+}
+
 /* The plan for this input shape, and the XNNPACK operators it needs. */
-static int prepare_plan(sal_context *ctx, sal_plan_kind kind, int batch, int height, int width, sal_error *err) {
-    int status = sal_plan_prepare(ctx, kind, batch, height, width, err);
+static int prepare_plan(sal_context *ctx, sal_plan *plan, sal_plan_kind kind, int batch, int height, int width,
+                        sal_error *err) {
+    int status = sal_plan_prepare(ctx, plan, kind, batch, height, width, err);
 #ifdef SAL_HAVE_XNNPACK
     if (status == SAL_OK && ctx->backend == SAL_BACKEND_XNNPACK)
-        status = sal_xnn_nodes_prepare(ctx, &ctx->plans[kind], kind == SAL_PLAN_BACKWARD, err);
+        status = sal_xnn_nodes_prepare(ctx, plan, kind == SAL_PLAN_BACKWARD, err);
 #endif
     return status;
 }
@@ -203,17 +216,6 @@ static void write_logits_and_probs(const sal_plan *plan, int logits, float *out_
     const float *values = sal_plan_value(plan, logits);
     if (out_logits) memcpy(out_logits, values, count * sizeof *values);
     if (out_probs) sal_activation_forward(SAL_K_SOFTMAX, values, out_probs, count, (int)(count / (size_t)s.n));
-}
-
-int sal_forward(sal_context *ctx, const float *input, int batch, int height, int width, float *logits, float *probs,
-                sal_error *err) {
-    int status = check_run_args(ctx, input, batch, height, width, err);
-    if (status == SAL_OK) status = prepare_plan(ctx, SAL_PLAN_FORWARD, batch, height, width, err);
-    if (status == SAL_OK) status = sal_run_forward(ctx, &ctx->plans[SAL_PLAN_FORWARD], input, -1, NULL, err);
-    if (status != SAL_OK) return status;
-    write_logits_and_probs(&ctx->plans[SAL_PLAN_FORWARD], ctx->logits, logits, probs);
-    sal_ok(err);
-    return SAL_OK;
 }
 
 /* The node behind a layer name; *before_fold when the name is a convolution
@@ -269,6 +271,165 @@ static int choose_targets(const sal_context *ctx, const sal_plan *plan, const in
     return SAL_OK;
 }
 
+/* ------------------------------------------------------------ runs */
+
+/* One sal_forward or sal_backward call. */
+typedef struct {
+    sal_context *ctx;
+    sal_plan_kind kind;
+    const float *input;
+    int batch, height, width;
+    float *logits, *probs;            /* forward */
+    const sal_backward_request *req;  /* backward */
+    int layer, before_fold;
+} run_job;
+
+/* Its inputs and outputs from image `first` on, for a plan of plan->batch images. */
+typedef struct {
+    const float *input;
+    const int *requested;
+    int *chosen;
+    float *logits, *probs, *layer_activation, *layer_gradient, *input_gradient;
+} run_io;
+
+static size_t per_image(const sal_plan *plan, int node) {
+    return sal_shape_count(plan->shapes[node]) / (size_t)plan->batch;
+}
+
+#define AT(p, floats) ((p) ? (p) + (size_t)first * (floats) : NULL)
+
+static run_io io_from(const run_job *job, const sal_plan *plan, int first) {
+    size_t in = per_image(plan, 0), classes = per_image(plan, job->ctx->logits);
+    size_t layer = job->layer >= 0 ? per_image(plan, job->layer) : 0;
+    const sal_backward_request *r = job->req;
+    run_io io = {.input = AT(job->input, in), .logits = AT(job->logits, classes), .probs = AT(job->probs, classes)};
+    if (!r) return io;
+    io.requested = AT(r->targets, 1);
+    io.chosen = AT(r->chosen_targets, 1);
+    io.logits = AT(r->logits, classes);
+    io.layer_activation = AT(r->layer_activation, layer);
+    io.layer_gradient = AT(r->layer_gradient, layer);
+    io.input_gradient = AT(r->input_gradient, in);
+    return io;
+}
+
+#undef AT
+
+static int backward_on_plan(const run_job *job, sal_plan *plan, const run_io *io, int *targets, sal_error *err) {
+    sal_context *ctx = job->ctx;
+    const sal_node *layer = job->layer >= 0 ? &ctx->graph->nodes[job->layer] : NULL;
+    int status = SAL_OK;
+    if (job->before_fold && io->layer_activation)
+        status = check_unfoldable(layer, plan->shapes[job->layer].c, job->req->layer, err);
+    if (status == SAL_OK) status = sal_run_forward(ctx, plan, io->input, job->layer, io->layer_activation, err);
+    if (status == SAL_OK) status = choose_targets(ctx, plan, io->requested, targets, err);
+    if (status != SAL_OK) return status;
+    write_logits_and_probs(plan, ctx->logits, io->logits, NULL);
+    if (io->chosen) memcpy(io->chosen, targets, (size_t)plan->batch * sizeof *targets);
+    status = sal_run_backward(ctx, plan, targets, job->req->relu_rule, job->layer, io->layer_gradient,
+                              io->input_gradient, err);
+    if (status == SAL_OK && job->before_fold)
+        unfold_layer(layer, sal_shape_count(plan->shapes[job->layer]), plan->shapes[job->layer].c,
+                     io->layer_activation, io->layer_gradient);
+    return status;
+}
+
+/* The job's images first .. first + plan->batch - 1 on the plan. */
+static int run_on_plan(const run_job *job, sal_plan *plan, int first, sal_error *err) {
+    run_io io = io_from(job, plan, first);
+    if (job->kind == SAL_PLAN_FORWARD) {
+        int status = sal_run_forward(job->ctx, plan, io.input, -1, NULL, err);
+        if (status == SAL_OK) write_logits_and_probs(plan, job->ctx->logits, io.logits, io.probs);
+        return status;
+    }
+    int one, *targets = plan->batch == 1 ? &one : malloc((size_t)plan->batch * sizeof *targets);
+    if (!targets) return sal_fail(err, SAL_ERR_MEMORY, "out of memory");
+    int status = backward_on_plan(job, plan, &io, targets, err);
+    if (targets != &one) free(targets);
+    return status;
+}
+
+/* XNNPACK contexts: the whole batch on plans[0], its operators bound to it. */
+static int run_batch(const run_job *job, sal_error *err) {
+    sal_context *ctx = job->ctx;
+    sal_plan *plan = &ctx->plans[0][job->kind];
+    int status = prepare_plan(ctx, plan, job->kind, job->batch, job->height, job->width, err);
+    if (status != SAL_OK) return status;
+    plan->pool = ctx->pool;
+    return run_on_plan(job, plan, 0, err);
+}
+
+/* Worker w takes images w, w + workers, ... below `spread`, on its own plan. */
+typedef struct {
+    const run_job *job;
+    int workers, spread;
+    int *status;
+    sal_error *errors;
+} spread_job;
+
+static void run_worker(void *user, int w) {
+    spread_job *s = user;
+    sal_plan *plan = &s->job->ctx->plans[w][s->job->kind];
+    for (int b = w; b < s->spread && s->status[w] == SAL_OK; b += s->workers)
+        s->status[w] = run_on_plan(s->job, plan, b, &s->errors[w]);
+}
+
+/* The first `spread` images over the workers, serial kernels on each. */
+static int spread_images(const run_job *job, int workers, int spread, sal_error *err) {
+    spread_job s = {job, workers, spread, calloc((size_t)workers, sizeof *s.status),
+                    calloc((size_t)workers, sizeof *s.errors)};
+    int status = s.status && s.errors ? SAL_OK : sal_fail(err, SAL_ERR_MEMORY, "out of memory");
+    if (status == SAL_OK) {
+        for (int w = 0; w < workers; w++) job->ctx->plans[w][job->kind].pool = NULL;
+        sal_parallel_for(job->ctx->pool, workers, run_worker, &s);
+        for (int w = 0; w < workers && status == SAL_OK; w++)
+            if (s.status[w] != SAL_OK) {
+                if (err) *err = s.errors[w];
+                status = s.status[w];
+            }
+    }
+    free(s.status);
+    free(s.errors);
+    return status;
+}
+
+/* Portable contexts: one image at a time.  Whole rounds of images go to the
+ * workers side by side; the images left over (fewer than the workers) run
+ * one by one with every thread on each kernel. */
+static int run_images_apart(const run_job *job, sal_error *err) {
+    sal_context *ctx = job->ctx;
+    int workers = ctx->workers < job->batch ? ctx->workers : job->batch;
+    int status = SAL_OK;
+    for (int w = 0; w < workers && status == SAL_OK; w++)
+        status = prepare_plan(ctx, &ctx->plans[w][job->kind], job->kind, 1, job->height, job->width, err);
+    int spread = workers > 1 ? job->batch - job->batch % workers : 0;
+    if (status == SAL_OK && spread > 0) status = spread_images(job, workers, spread, err);
+    sal_plan *plan = &ctx->plans[0][job->kind];
+    plan->pool = ctx->pool;
+    for (int b = spread; b < job->batch && status == SAL_OK; b++) status = run_on_plan(job, plan, b, err);
+    return status;
+}
+
+static int run(const run_job *job, sal_error *err) {
+    int channels = 0;
+    sal_model_input_size(job->ctx->model, NULL, NULL, &channels);
+    size_t count = (size_t)job->batch * job->height * job->width * channels;
+    int status = check_finite_input(job->input, job->batch, count, err);
+    if (status == SAL_OK)
+        status = sal_context_runs_images_apart(job->ctx) ? run_images_apart(job, err) : run_batch(job, err);
+    if (status == SAL_OK) sal_ok(err);
+    return status;
+}
+
+int sal_forward(sal_context *ctx, const float *input, int batch, int height, int width, float *logits, float *probs,
+                sal_error *err) {
+    int status = check_run_args(ctx, input, batch, height, width, err);
+    if (status != SAL_OK) return status;
+    run_job job = {.ctx = ctx, .kind = SAL_PLAN_FORWARD, .input = input, .batch = batch, .height = height,
+                   .width = width, .logits = logits, .probs = probs, .layer = -1};
+    return run(&job, err);
+}
+
 int sal_backward(sal_context *ctx, const float *input, int batch, int height, int width,
                  const sal_backward_request *req, sal_error *err) {
     int status = check_run_args(ctx, input, batch, height, width, err);
@@ -276,34 +437,12 @@ int sal_backward(sal_context *ctx, const float *input, int batch, int height, in
     if (!req) return sal_fail(err, SAL_ERR_ARGUMENT, "no backward request given");
     if ((unsigned)req->relu_rule > SAL_RELU_DECONVNET)
         return sal_fail(err, SAL_ERR_ARGUMENT, "unknown ReLU rule %d", (int)req->relu_rule);
-    int layer = -1, before_fold = 0;
-    if (req->layer) status = find_layer(ctx, req->layer, &layer, &before_fold, err);
+    run_job job = {.ctx = ctx, .kind = SAL_PLAN_BACKWARD, .input = input, .batch = batch, .height = height,
+                   .width = width, .req = req, .layer = -1};
+    if (req->layer) status = find_layer(ctx, req->layer, &job.layer, &job.before_fold, err);
     else if (req->layer_activation || req->layer_gradient)
         status = sal_fail(err, SAL_ERR_ARGUMENT, "a layer's activation or gradient was asked for without a layer name");
-    if (status == SAL_OK) status = prepare_plan(ctx, SAL_PLAN_BACKWARD, batch, height, width, err);
-    sal_plan *plan = &ctx->plans[SAL_PLAN_BACKWARD];
-    if (status == SAL_OK && before_fold && req->layer_activation)
-        status = check_unfoldable(&ctx->graph->nodes[layer], plan->shapes[layer].c, req->layer, err);
-    if (status == SAL_OK) status = sal_run_forward(ctx, plan, input, layer, req->layer_activation, err);
-    if (status != SAL_OK) return status;
-
-    int *targets = malloc((size_t)batch * sizeof *targets);
-    if (!targets) return sal_fail(err, SAL_ERR_MEMORY, "out of memory");
-    status = choose_targets(ctx, plan, req->targets, targets, err);
-    if (status == SAL_OK) {
-        write_logits_and_probs(plan, ctx->logits, req->logits, NULL);
-        if (req->chosen_targets) memcpy(req->chosen_targets, targets, (size_t)batch * sizeof *targets);
-        status = sal_run_backward(ctx, plan, targets, req->relu_rule, layer, req->layer_gradient,
-                                  req->input_gradient, err);
-    }
-    if (status == SAL_OK) {
-        if (before_fold)
-            unfold_layer(&ctx->graph->nodes[layer], sal_shape_count(plan->shapes[layer]), plan->shapes[layer].c,
-                         req->layer_activation, req->layer_gradient);
-        sal_ok(err);
-    }
-    free(targets);
-    return status;
+    return status == SAL_OK ? run(&job, err) : status;
 }
 
 int sal_layer_shape(sal_context *ctx, const char *layer, int height, int width, int shape[4], sal_error *err) {

@@ -59,6 +59,8 @@ typedef struct {
     float *scratch;        /* kernels' scratch, then temporaries for gradient accumulation */
     size_t scratch_floats;
     size_t tmp_floats;     /* the temporaries' share, after the kernels' part */
+    unsigned char *written; /* per node, for the backward pass: its gradient holds a value */
+    sal_threadpool *pool;  /* runs the kernels' tasks; NULL runs them on the calling thread */
 } sal_plan;
 
 struct sal_context {
@@ -70,12 +72,22 @@ struct sal_context {
     struct pthreadpool *xnn_pool; /* XNNPACK's, with as many threads (NULL for one) */
     int xnn_started;
     sal_node_op *ops;      /* per node */
-    sal_plan plans[2];     /* by sal_plan_kind */
-    unsigned char *written; /* per node, for the backward pass */
+    /* plans[w][kind].  XNNPACK contexts run a whole batch on plans[0], its
+     * operators bound to that plan.  Portable contexts run one image at a
+     * time: a batch goes to `workers` threads, each on its own one-image
+     * plans and running its kernels serially, which beats splitting every
+     * kernel over the threads (no barrier per layer, activations that stay
+     * in cache); a lone image runs on plans[0] with the whole pool. */
+    sal_plan (*plans)[2];
+    int workers;           /* 1 for XNNPACK contexts */
 };
 
-/* Makes sure plans[kind] fits batch x height x width. */
-int sal_plan_prepare(sal_context *ctx, sal_plan_kind kind, int batch, int height, int width, sal_error *err);
+/* Image by image on plans of one image (see plans above). */
+static inline int sal_context_runs_images_apart(const sal_context *ctx) { return ctx->backend != SAL_BACKEND_XNNPACK; }
+
+/* Makes sure the plan fits batch x height x width. */
+int sal_plan_prepare(const sal_context *ctx, sal_plan *plan, sal_plan_kind kind, int batch, int height, int width,
+                     sal_error *err);
 void sal_plan_release(sal_plan *plan);
 
 /* Runs nodes 0..logits forward; input is batch x H x W x C.  layer >= 0 gets

@@ -1,5 +1,4 @@
 /* forward.c - runs the graph's nodes in order, up to the logits. */
-#include <math.h>
 #include <string.h>
 
 #include "../bytes/error.h"
@@ -47,19 +46,19 @@ static int run_node(sal_context *ctx, const sal_plan *plan, int i, float *scratc
 
     switch (node->op) {
     case SAL_OP_INPUT: break; /* written by sal_run_forward */
-    case SAL_OP_CONV2D: sal_conv2d_forward(&op->conv, ctx->pool, win, x, xd, y, yd, scratch); break;
-    case SAL_OP_DEPTHWISE_CONV2D: sal_depthwise_forward(&op->depthwise, ctx->pool, win, x, xd, y, yd, scratch); break;
+    case SAL_OP_CONV2D: sal_conv2d_forward(&op->conv, plan->pool, win, x, xd, y, yd, scratch); break;
+    case SAL_OP_DEPTHWISE_CONV2D: sal_depthwise_forward(&op->depthwise, plan->pool, win, x, xd, y, yd, scratch); break;
     case SAL_OP_AFFINE: sal_affine_forward(x, node->scale, node->shift, y, count, out.c); break;
     case SAL_OP_ACTIVATION: sal_activation_forward((sal_kernel_activation)node->act, x, y, count, out.c); break;
     case SAL_OP_ADD: forward_add(plan, node, y, count); break;
     case SAL_OP_MULTIPLY: forward_multiply(plan, i, node, y); break;
     case SAL_OP_CONCAT: forward_concat(plan, node, y, out); break;
-    case SAL_OP_MAX_POOL: sal_max_pool_forward(ctx->pool, win, x, xd, y, yd); break;
-    case SAL_OP_AVG_POOL: sal_avg_pool_forward(ctx->pool, win, x, xd, y, yd); break;
+    case SAL_OP_MAX_POOL: sal_max_pool_forward(plan->pool, win, x, xd, y, yd); break;
+    case SAL_OP_AVG_POOL: sal_avg_pool_forward(plan->pool, win, x, xd, y, yd); break;
     case SAL_OP_GLOBAL_AVG_POOL: sal_global_avg_pool_forward(x, xd, y); break;
     case SAL_OP_GLOBAL_MAX_POOL: sal_global_max_pool_forward(x, xd, y); break;
     case SAL_OP_ZERO_PAD: sal_zero_pad_forward(x, xd, node->pad_top, node->pad_left, y, yd); break;
-    case SAL_OP_DENSE: sal_dense_forward(&op->dense, ctx->pool, x, (int)(count / (size_t)out.c), y); break;
+    case SAL_OP_DENSE: sal_dense_forward(&op->dense, plan->pool, x, (int)(count / (size_t)out.c), y); break;
     case SAL_OP_RESHAPE:
     case SAL_OP_IDENTITY:
     case SAL_OP_COUNT: memcpy(y, x, count * sizeof *y); break;
@@ -67,20 +66,10 @@ static int run_node(sal_context *ctx, const sal_plan *plan, int i, float *scratc
     return SAL_OK;
 }
 
-static int copy_input(const sal_plan *plan, const float *input, float *dst, size_t count, sal_error *err) {
-    for (size_t k = 0; k < count; k++) {
-        if (!isfinite(input[k]))
-            return sal_fail(err, SAL_ERR_NUMERIC, "input value %zu (image %zu) is %s", k,
-                            k / (count / (size_t)plan->batch), isnan(input[k]) ? "NaN" : "infinite");
-        dst[k] = input[k];
-    }
-    return SAL_OK;
-}
-
 int sal_run_forward(sal_context *ctx, sal_plan *plan, const float *input, int layer, float *layer_value,
                     sal_error *err) {
-    int status = copy_input(plan, input, sal_plan_value(plan, 0), sal_shape_count(plan->shapes[0]), err);
-    if (status != SAL_OK) return status;
+    memcpy(sal_plan_value(plan, 0), input, sal_shape_count(plan->shapes[0]) * sizeof *input);
+    int status = SAL_OK;
     for (int i = 0; i <= ctx->logits; i++) {
         if (i > 0) status = run_node(ctx, plan, i, plan->scratch, err);
         if (status != SAL_OK) return status;

@@ -86,15 +86,17 @@ static size_t node_scratch(const sal_context *ctx, const sal_plan *plan, int i) 
 }
 
 static int alloc_tables(sal_plan *plan, int n) {
+    plan->written = calloc((size_t)n, 1);
     plan->shapes = calloc((size_t)n, sizeof *plan->shapes);
     plan->windows = calloc((size_t)n, sizeof *plan->windows);
     plan->broadcast = calloc((size_t)n, sizeof *plan->broadcast);
     plan->value_offset = calloc((size_t)n, sizeof *plan->value_offset);
     plan->grad_offset = calloc((size_t)n, sizeof *plan->grad_offset);
-    return plan->shapes && plan->windows && plan->broadcast && plan->value_offset && plan->grad_offset;
+    return plan->written && plan->shapes && plan->windows && plan->broadcast && plan->value_offset && plan->grad_offset;
 }
 
 void sal_plan_release(sal_plan *plan) {
+    free(plan->written);
     free(plan->shapes);
     free(plan->windows);
     free(plan->broadcast);
@@ -106,7 +108,7 @@ void sal_plan_release(sal_plan *plan) {
 }
 
 /* Interval of node i's value: from its step to its last reader. */
-static interval value_interval(const sal_context *ctx, sal_plan_kind kind, int i) {
+static interval value_interval(const sal_context *ctx, const sal_plan *plan, sal_plan_kind kind, int i) {
     const sal_graph *g = ctx->graph;
     int L = ctx->logits, end = i;
     for (int j = i + 1; j <= L; j++) {
@@ -124,25 +126,24 @@ static interval value_interval(const sal_context *ctx, sal_plan_kind kind, int i
         if (step > end) end = step;
     }
     if (i == L && end < L + 1) end = L + 1; /* logits are read after the forward pass */
-    interval iv = {round_up(sal_shape_count(ctx->plans[kind].shapes[i])), i, end, NULL};
+    interval iv = {round_up(sal_shape_count(plan->shapes[i])), i, end, NULL};
     return iv;
 }
 
 /* Interval of node i's gradient: from the backward step of its last consumer
  * (which writes it first) to its own backward step. */
-static interval grad_interval(const sal_context *ctx, int i) {
+static interval grad_interval(const sal_context *ctx, const sal_plan *plan, int i) {
     const sal_graph *g = ctx->graph;
     int L = ctx->logits, last_user = i;
     for (int j = i + 1; j <= L; j++)
         for (int k = 0; k < g->nodes[j].n_inputs; k++)
             if (g->nodes[j].inputs[k] == i) last_user = j;
     int start = (i == L) ? L + 1 : 2 * L + 1 - last_user;
-    interval iv = {round_up(sal_shape_count(ctx->plans[SAL_PLAN_BACKWARD].shapes[i])), start,
-                   2 * L + 1 - i, NULL};
+    interval iv = {round_up(sal_shape_count(plan->shapes[i])), start, 2 * L + 1 - i, NULL};
     return iv;
 }
 
-static int resolve_node(sal_context *ctx, sal_plan *plan, int i, sal_error *err) {
+static int resolve_node(const sal_context *ctx, sal_plan *plan, int i, sal_error *err) {
     const sal_node *node = &ctx->graph->nodes[i];
     if (node->op == SAL_OP_CONV2D || node->op == SAL_OP_DEPTHWISE_CONV2D ||
         node->op == SAL_OP_MAX_POOL || node->op == SAL_OP_AVG_POOL)
@@ -178,18 +179,17 @@ static int alloc_buffers(sal_plan *plan, size_t arena, size_t scratch, sal_error
     return SAL_OK;
 }
 
-static int layout_memory(sal_context *ctx, sal_plan_kind kind, sal_error *err) {
-    sal_plan *plan = &ctx->plans[kind];
+static int layout_memory(const sal_context *ctx, sal_plan *plan, sal_plan_kind kind, sal_error *err) {
     int L = ctx->logits;
     int n = (kind == SAL_PLAN_BACKWARD) ? 2 * (L + 1) : L + 1;
     interval *iv = calloc((size_t)n, sizeof *iv);
     if (!iv) return sal_fail(err, SAL_ERR_MEMORY, "out of memory planning buffers");
     size_t largest = 0, scratch = 0, all_sizes = 0;
     for (int i = 0; i <= L; i++) {
-        iv[i] = value_interval(ctx, kind, i);
+        iv[i] = value_interval(ctx, plan, kind, i);
         iv[i].offset = &plan->value_offset[i];
         if (kind == SAL_PLAN_BACKWARD) {
-            iv[L + 1 + i] = grad_interval(ctx, i);
+            iv[L + 1 + i] = grad_interval(ctx, plan, i);
             iv[L + 1 + i].offset = &plan->grad_offset[i];
         }
         if (iv[i].size > largest) largest = iv[i].size;
@@ -213,8 +213,8 @@ static int check_logits(const sal_context *ctx, sal_shape s, sal_error *err) {
                     ctx->graph->nodes[ctx->logits].name, s.h, s.w, s.c);
 }
 
-int sal_plan_prepare(sal_context *ctx, sal_plan_kind kind, int batch, int height, int width, sal_error *err) {
-    sal_plan *plan = &ctx->plans[kind];
+int sal_plan_prepare(const sal_context *ctx, sal_plan *plan, sal_plan_kind kind, int batch, int height, int width,
+                     sal_error *err) {
     if (plan->ready && plan->batch == batch && plan->height == height && plan->width == width) return SAL_OK;
     sal_plan_release(plan);
     int n = ctx->graph->n_nodes;
@@ -228,7 +228,7 @@ int sal_plan_prepare(sal_context *ctx, sal_plan_kind kind, int batch, int height
     int status = sal_graph_infer_shapes(ctx->graph, batch, height, width, plan->shapes, err);
     if (status == SAL_OK) status = check_logits(ctx, plan->shapes[ctx->logits], err);
     for (int i = 0; status == SAL_OK && i <= ctx->logits; i++) status = resolve_node(ctx, plan, i, err);
-    if (status == SAL_OK) status = layout_memory(ctx, kind, err);
+    if (status == SAL_OK) status = layout_memory(ctx, plan, kind, err);
     if (status != SAL_OK) {
         sal_plan_release(plan);
         return status;

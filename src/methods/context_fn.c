@@ -33,6 +33,24 @@ static int eval_context(const sal_fn *fn, const float *x, int batch, float *scor
     return status;
 }
 
+/* Batches for a memory budget (0 when not even one image fits).  Run image
+ * by image (executor.h), memory stops growing once every worker has an image,
+ * so the batch is then a few rounds of images: between batches the methods
+ * report progress and can be cancelled. */
+#define ROUNDS_PER_BATCH 4
+
+static int batch_that_fits(sal_context *ctx, int height, int width, size_t budget, size_t *fits, sal_error *err) {
+    size_t one = 0, rounds = 0;
+    int status = sal_backward_memory(ctx, 1, height, width, &one, err);
+    int batch = ROUNDS_PER_BATCH * ctx->workers < LARGEST_BATCH ? ROUNDS_PER_BATCH * ctx->workers : LARGEST_BATCH;
+    if (status == SAL_OK && sal_context_runs_images_apart(ctx))
+        status = sal_backward_memory(ctx, batch, height, width, &rounds, err);
+    if (status != SAL_OK) return status;
+    if (rounds && rounds <= budget) *fits = (size_t)batch;
+    else *fits = one ? budget / one : LARGEST_BATCH;
+    return SAL_OK;
+}
+
 int sal_fn_for_context(sal_fn *fn, sal_context_fn *storage, sal_context *ctx, int height, int width, int target,
                        sal_relu_rule rule, size_t memory_budget, sal_error *err) {
     if (!fn || !storage || !ctx) return sal_fail(err, SAL_ERR_ARGUMENT, "sal_fn_for_context: missing argument");
@@ -41,11 +59,10 @@ int sal_fn_for_context(sal_fn *fn, sal_context_fn *storage, sal_context *ctx, in
         return sal_fail(err, SAL_ERR_ARGUMENT, "target class %d is out of range (the model has %d classes)", target,
                         classes);
     if ((unsigned)rule > SAL_RELU_DECONVNET) return sal_fail(err, SAL_ERR_ARGUMENT, "unknown ReLU rule %d", (int)rule);
-    size_t per_image = 0;
-    int status = sal_backward_memory(ctx, 1, height, width, &per_image, err);
-    if (status != SAL_OK) return status;
     size_t budget = memory_budget ? memory_budget : DEFAULT_BUDGET;
-    size_t fits = per_image ? budget / per_image : LARGEST_BATCH;
+    size_t fits = 0;
+    int status = batch_that_fits(ctx, height, width, budget, &fits, err);
+    if (status != SAL_OK) return status;
     int channels = 0;
     sal_model_input_size(ctx->model, NULL, NULL, &channels);
     *storage = (sal_context_fn){.ctx = ctx, .target = target, .rule = rule, .classes = classes};

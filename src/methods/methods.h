@@ -28,9 +28,9 @@ static inline size_t sal_fn_size(const sal_fn *fn) {
 
 /* The CNN behind ctx as a sal_fn: score = pre-softmax logit of `target`
  * (>= 0), gradients taken with the given ReLU rule.  max_batch comes from the
- * memory budget (sal_backward_memory; 0 means 512 MiB), capped at 32; eval
- * refuses a larger batch.  `storage` holds what
- * the sal_fn points to and must outlive it. */
+ * memory budget (sal_backward_memory; 0 means 512 MiB), capped at 32; where
+ * images run apart it is 4 per thread when that fits.  eval refuses a larger
+ * batch.  `storage` holds what the sal_fn points to and must outlive it. */
 typedef struct {
     sal_context *ctx;
     int target;

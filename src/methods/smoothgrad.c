@@ -13,6 +13,8 @@
 #include "../bytes/error.h"
 #include "methods.h"
 
+#define WELFORD_BLOCK 256 /* mask values whose moments stay in L1 cache over a batch */
+
 typedef struct {
     const float *given; /* samples x size, already scaled; NULL: draw from seed */
     uint64_t seed;
@@ -40,13 +42,27 @@ typedef struct {
     int count;
 } moments;
 
-static void add_sample(moments *m, const float *values, size_t n) {
-    m->count++;
-    for (size_t i = 0; i < n; i++) {
-        double delta = values[i] - m->mean[i];
-        m->mean[i] += delta / m->count;
-        m->m2[i] += delta * (values[i] - m->mean[i]);
+/* Welford's update, sample after sample, on the values [first, first + n)
+ * of a batch of masks: the very operations of adding one sample at a time,
+ * but each running mean and M2 is loaded once per batch, not once per sample. */
+static void add_block(moments *m, const float *masks, int batch, size_t mask_size, size_t first, size_t n) {
+    double *mean = m->mean + first, *m2 = m->m2 + first;
+    for (int j = 0; j < batch; j++) {
+        const float *values = masks + (size_t)j * mask_size + first;
+        double share = 1.0 / (m->count + j + 1);
+        for (size_t i = 0; i < n; i++) {
+            double delta = values[i] - mean[i];
+            mean[i] += delta * share;
+            m2[i] += delta * (values[i] - mean[i]);
+        }
     }
+}
+
+static void add_samples(moments *m, const float *masks, int batch, size_t mask_size) {
+    for (size_t first = 0; first < mask_size; first += WELFORD_BLOCK)
+        add_block(m, masks, batch, mask_size, first,
+                  mask_size - first < WELFORD_BLOCK ? mask_size - first : WELFORD_BLOCK);
+    m->count += batch;
 }
 
 static void aggregate_into(const moments *m, sal_aggregate aggregate, size_t n, float *mask) {
@@ -77,7 +93,7 @@ static int run_samples(const sal_smooth_base *base, const float *x, int samples,
         for (int j = 0; j < n; j++) noisy_input(noise, x, done + j, base->size, inputs + (size_t)j * base->size);
         int status = base->explain(base->user, inputs, n, masks, err);
         if (status != SAL_OK) return status;
-        for (int j = 0; j < n; j++) add_sample(m, masks + (size_t)j * base->mask_size, base->mask_size);
+        add_samples(m, masks, n, base->mask_size);
         done += n;
         status = sal_progress_step(progress, done, samples, err);
         if (status != SAL_OK) return status;
