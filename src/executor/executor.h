@@ -60,6 +60,10 @@ typedef struct {
     size_t scratch_floats;
     size_t tmp_floats;     /* the temporaries' share, after the kernels' part */
     unsigned char *written; /* per node, for the backward pass: its gradient holds a value */
+    /* Per node: the ReLU or ReLU6 (sal_kernel_activation) a convolution
+     * applies as it stores, for its only reader, an activation node that then
+     * shares its buffer and has nothing left to do (plan.c); 0: none. */
+    unsigned char *fused;
     sal_threadpool *pool;  /* runs the kernels' tasks; NULL runs them on the calling thread */
 } sal_plan;
 

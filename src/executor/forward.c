@@ -5,8 +5,13 @@
 #include "executor.h"
 
 static void forward_add(const sal_plan *plan, const sal_node *node, float *y, size_t count) {
-    memcpy(y, sal_plan_value(plan, node->inputs[0]), count * sizeof *y);
-    for (int k = 1; k < node->n_inputs; k++) sal_accumulate(y, sal_plan_value(plan, node->inputs[k]), count);
+    const float *first = sal_plan_value(plan, node->inputs[0]);
+    if (node->n_inputs < 2) {
+        memcpy(y, first, count * sizeof *y);
+        return;
+    }
+    sal_add(first, sal_plan_value(plan, node->inputs[1]), y, count);
+    for (int k = 2; k < node->n_inputs; k++) sal_accumulate(y, sal_plan_value(plan, node->inputs[k]), count);
 }
 
 static void forward_multiply(const sal_plan *plan, int i, const sal_node *node, float *y) {
@@ -29,7 +34,9 @@ static void forward_concat(const sal_plan *plan, const sal_node *node, float *y,
     sal_concat_forward(xs, cs, node->n_inputs, out.n, out.h, out.w, y);
 }
 
-static int run_node(sal_context *ctx, const sal_plan *plan, int i, float *scratch, sal_error *err) {
+/* unfused: the node whose own output is wanted (as a layer), so its
+ * activation, if fused (plan.c), runs apart, in place, this time. */
+static int run_node(sal_context *ctx, const sal_plan *plan, int i, int unfused, float *scratch, sal_error *err) {
     const sal_node *node = &ctx->graph->nodes[i];
     const sal_node_op *op = &ctx->ops[i];
 #ifdef SAL_HAVE_XNNPACK
@@ -43,13 +50,19 @@ static int run_node(sal_context *ctx, const sal_plan *plan, int i, float *scratc
     sal_dims xd = in0 >= 0 ? sal_dims_of(plan->shapes[in0]) : sal_dims_of(out);
     sal_dims yd = sal_dims_of(out);
     const sal_window *win = &plan->windows[i];
+    sal_kernel_activation fused = i != unfused ? (sal_kernel_activation)plan->fused[i] : SAL_K_LINEAR;
+    int done_by_input = in0 >= 0 && plan->fused[in0] && in0 != unfused;
 
     switch (node->op) {
     case SAL_OP_INPUT: break; /* written by sal_run_forward */
-    case SAL_OP_CONV2D: sal_conv2d_forward(&op->conv, plan->pool, win, x, xd, y, yd, scratch); break;
-    case SAL_OP_DEPTHWISE_CONV2D: sal_depthwise_forward(&op->depthwise, plan->pool, win, x, xd, y, yd, scratch); break;
+    case SAL_OP_CONV2D: sal_conv2d_forward(&op->conv, plan->pool, win, x, xd, y, yd, scratch, fused); break;
+    case SAL_OP_DEPTHWISE_CONV2D:
+        sal_depthwise_forward(&op->depthwise, plan->pool, win, x, xd, y, yd, scratch, fused);
+        break;
     case SAL_OP_AFFINE: sal_affine_forward(x, node->scale, node->shift, y, count, out.c); break;
-    case SAL_OP_ACTIVATION: sal_activation_forward((sal_kernel_activation)node->act, x, y, count, out.c); break;
+    case SAL_OP_ACTIVATION:
+        if (!done_by_input) sal_activation_forward((sal_kernel_activation)node->act, x, y, count, out.c);
+        break;
     case SAL_OP_ADD: forward_add(plan, node, y, count); break;
     case SAL_OP_MULTIPLY: forward_multiply(plan, i, node, y); break;
     case SAL_OP_CONCAT: forward_concat(plan, node, y, out); break;
@@ -71,7 +84,7 @@ int sal_run_forward(sal_context *ctx, sal_plan *plan, const float *input, int la
     memcpy(sal_plan_value(plan, 0), input, sal_shape_count(plan->shapes[0]) * sizeof *input);
     int status = SAL_OK;
     for (int i = 0; i <= ctx->logits; i++) {
-        if (i > 0) status = run_node(ctx, plan, i, plan->scratch, err);
+        if (i > 0) status = run_node(ctx, plan, i, layer_value ? layer : -1, plan->scratch, err);
         if (status != SAL_OK) return status;
         /* Copied now: the plan may reuse this node's memory once its readers ran. */
         if (i == layer && layer_value)

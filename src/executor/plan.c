@@ -87,16 +87,18 @@ static size_t node_scratch(const sal_context *ctx, const sal_plan *plan, int i) 
 
 static int alloc_tables(sal_plan *plan, int n) {
     plan->written = calloc((size_t)n, 1);
+    plan->fused = calloc((size_t)n, 1);
     plan->shapes = calloc((size_t)n, sizeof *plan->shapes);
     plan->windows = calloc((size_t)n, sizeof *plan->windows);
     plan->broadcast = calloc((size_t)n, sizeof *plan->broadcast);
     plan->value_offset = calloc((size_t)n, sizeof *plan->value_offset);
     plan->grad_offset = calloc((size_t)n, sizeof *plan->grad_offset);
-    return plan->written && plan->shapes && plan->windows && plan->broadcast && plan->value_offset && plan->grad_offset;
+    return plan->written && plan->fused && plan->shapes && plan->windows && plan->broadcast && plan->value_offset && plan->grad_offset;
 }
 
 void sal_plan_release(sal_plan *plan) {
     free(plan->written);
+    free(plan->fused);
     free(plan->shapes);
     free(plan->windows);
     free(plan->broadcast);
@@ -105,6 +107,30 @@ void sal_plan_release(sal_plan *plan) {
     free(plan->arena);
     free(plan->scratch);
     memset(plan, 0, sizeof *plan);
+}
+
+/* The convolution node a's activation can run inside, or -1: a ReLU or
+ * ReLU6 after a portable convolution that nothing else reads.  The
+ * convolution's own output is then never stored (forward.c stores it when
+ * it is asked for as a layer), which saves a pass over memory. */
+static int fusion_source(const sal_context *ctx, int a) {
+    const sal_node *node = &ctx->graph->nodes[a];
+    if (node->op != SAL_OP_ACTIVATION || node->n_inputs != 1) return -1;
+    if (node->act != SAL_ACT_RELU && node->act != SAL_ACT_RELU6) return -1;
+    int p = node->inputs[0];
+    const sal_node *source = &ctx->graph->nodes[p];
+    if ((source->op != SAL_OP_CONV2D && source->op != SAL_OP_DEPTHWISE_CONV2D) || ctx->ops[p].on_xnn) return -1;
+    for (int j = p + 1; j <= ctx->logits; j++)
+        for (int k = 0; k < ctx->graph->nodes[j].n_inputs; k++)
+            if (ctx->graph->nodes[j].inputs[k] == p && j != a) return -1;
+    return p;
+}
+
+static void choose_fusions(const sal_context *ctx, sal_plan *plan) {
+    for (int a = 1; a <= ctx->logits; a++) {
+        int p = fusion_source(ctx, a);
+        if (p >= 0) plan->fused[p] = (unsigned char)ctx->graph->nodes[a].act;
+    }
 }
 
 /* Interval of node i's value: from its step to its last reader. */
@@ -196,10 +222,24 @@ static int layout_memory(const sal_context *ctx, sal_plan *plan, sal_plan_kind k
         size_t s = node_scratch(ctx, plan, i);
         if (s > scratch) scratch = s;
     }
-    for (int k = 0; k < n; k++) all_sizes = add_saturating(all_sizes, iv[k].size);
+    /* A fused activation shares its convolution's buffer, which lives as long as both. */
+    for (int i = 1; i <= L; i++) {
+        int p = ctx->graph->nodes[i].n_inputs == 1 ? ctx->graph->nodes[i].inputs[0] : -1;
+        if (p < 0 || !plan->fused[p]) continue;
+        if (iv[i].end > iv[p].end) iv[p].end = iv[i].end;
+        iv[i].size = 0;
+    }
+    int placed = 0;
+    for (int k = 0; k < n; k++)
+        if (iv[k].size > 0 || k > L) iv[placed++] = iv[k];
+    for (int k = 0; k < placed; k++) all_sizes = add_saturating(all_sizes, iv[k].size);
     /* No offset + size exceeds the sum of all sizes: if that fits, placing cannot overflow. */
-    size_t arena = all_sizes < SIZE_MAX ? place_intervals(iv, n) : SIZE_MAX;
+    size_t arena = all_sizes < SIZE_MAX ? place_intervals(iv, placed) : SIZE_MAX;
     free(iv);
+    for (int i = 1; i <= L; i++) {
+        int p = ctx->graph->nodes[i].n_inputs == 1 ? ctx->graph->nodes[i].inputs[0] : -1;
+        if (p >= 0 && plan->fused[p]) plan->value_offset[i] = plan->value_offset[p];
+    }
     plan->tmp_floats = (kind == SAL_PLAN_BACKWARD) ? add_saturating(largest, largest) : 0;
     return alloc_buffers(plan, arena, round_up(scratch), err);
 }
@@ -228,6 +268,7 @@ int sal_plan_prepare(const sal_context *ctx, sal_plan *plan, sal_plan_kind kind,
     int status = sal_graph_infer_shapes(ctx->graph, batch, height, width, plan->shapes, err);
     if (status == SAL_OK) status = check_logits(ctx, plan->shapes[ctx->logits], err);
     for (int i = 0; status == SAL_OK && i <= ctx->logits; i++) status = resolve_node(ctx, plan, i, err);
+    if (status == SAL_OK) choose_fusions(ctx, plan);
     if (status == SAL_OK) status = layout_memory(ctx, plan, kind, err);
     if (status != SAL_OK) {
         sal_plan_release(plan);

@@ -122,12 +122,13 @@ static void im2col_row(void *ctx, int index) {
 }
 
 void sal_conv2d_forward(const sal_conv2d_op *op, sal_threadpool *pool, const sal_window *win,
-                        const float *x, sal_dims xd, float *y, sal_dims yd, float *scratch) {
+                        const float *x, sal_dims xd, float *y, sal_dims yd, float *scratch,
+                        sal_kernel_activation fused) {
     int k = op->kh * op->kw * op->cin;
     if (is_pointwise(op, xd, yd, win)) {
         sal_gemm_args g = pointwise_gemm(op, win, xd, yd);
         g.n = op->cout, g.k = k, g.a = x, g.b_layout = SAL_GEMM_B_MATRIX, g.bias = op->bias;
-        g.c = y, g.c_rows = sal_gemm_plain_rows((size_t)op->cout);
+        g.c = y, g.c_rows = sal_gemm_plain_rows((size_t)op->cout), g.fused = fused;
         sal_gemm_run(pool, &g);
         return;
     }
@@ -137,8 +138,11 @@ void sal_conv2d_forward(const sal_conv2d_op *op, sal_threadpool *pool, const sal
         int count = yd.n - n0 < chunk ? yd.n - n0 : chunk;
         im2col_job job = {op, win, x + n0 * x_image, xd, yd, scratch};
         sal_parallel_for(pool, count * yd.h, im2col_row, &job);
-        sal_gemm(pool, count * yd.h * yd.w, op->cout, k, scratch, k, op->w, op->cout, op->bias,
-                 y + n0 * y_image, op->cout);
+        sal_gemm_args g = {.m = count * yd.h * yd.w, .n = op->cout, .k = k, .a = scratch,
+                           .a_rows = sal_gemm_plain_rows((size_t)k), .b = op->w, .ldb = op->cout,
+                           .b_layout = SAL_GEMM_B_MATRIX, .bias = op->bias, .c = y + n0 * y_image,
+                           .c_rows = sal_gemm_plain_rows((size_t)op->cout), .fused = fused};
+        sal_gemm_run(pool, &g);
     }
 }
 

@@ -185,6 +185,7 @@ typedef struct {
     const float *src;      /* x (forward) or dy (backward) */
     sal_dims xd, yd;
     float *dst;            /* y (forward) or dx (backward) */
+    sal_kernel_activation fused; /* forward */
 } depthwise_job;
 
 /* ------------------------------------------------------------ forward */
@@ -273,16 +274,18 @@ static void forward_row(void *ctx, int index) {
     int img = index / job->yd.h, oy = index % job->yd.h;
     const float *image = job->src + (size_t)img * job->xd.h * job->xd.w * job->xd.c;
     float *y_row = job->dst + (size_t)index * job->yd.w * job->yd.c;
-    if (uses_runs(job->op)) {
-        forward_row_runs(job, image, oy, y_row);
-        return;
-    }
-    for (int ox = 0; ox < job->yd.w; ox++) forward_pixel(job, image, oy, ox, y_row + (size_t)ox * job->yd.c);
+    if (uses_runs(job->op)) forward_row_runs(job, image, oy, y_row);
+    else
+        for (int ox = 0; ox < job->yd.w; ox++) forward_pixel(job, image, oy, ox, y_row + (size_t)ox * job->yd.c);
+    /* While the row is in cache. */
+    size_t row = (size_t)job->yd.w * job->yd.c;
+    if (job->fused != SAL_K_LINEAR) sal_activation_forward(job->fused, y_row, y_row, row, (int)row);
 }
 
 void sal_depthwise_forward(const sal_depthwise_op *op, sal_threadpool *pool, const sal_window *win,
-                           const float *x, sal_dims xd, float *y, sal_dims yd, float *scratch) {
-    depthwise_job job = {op, win, x, xd, yd, y};
+                           const float *x, sal_dims xd, float *y, sal_dims yd, float *scratch,
+                           sal_kernel_activation fused) {
+    depthwise_job job = {op, win, x, xd, yd, y, fused};
     sal_parallel_for(pool, yd.n * yd.h, forward_row, &job);
 }
 
@@ -387,6 +390,6 @@ static void backward_row(void *ctx, int index) {
 
 void sal_depthwise_backward_input(const sal_depthwise_op *op, sal_threadpool *pool, const sal_window *win,
                                   const float *dy, sal_dims yd, float *dx, sal_dims xd, float *scratch) {
-    depthwise_job job = {op, win, dy, xd, yd, dx};
+    depthwise_job job = {op, win, dy, xd, yd, dx, SAL_K_LINEAR};
     sal_parallel_for(pool, xd.n * xd.h, backward_row, &job);
 }

@@ -62,6 +62,7 @@ typedef struct {
     const float *bias;     /* at the tile's first column, or NULL */
     int kc, nr;
     int overwrite;         /* first K slice: C = acc + bias; later ones: C += acc */
+    sal_kernel_activation fused; /* on the last K slice's store; SAL_K_LINEAR on the others */
 } tile_args;
 
 static int min_int(int a, int b) { return a < b ? a : b; }
@@ -78,6 +79,21 @@ SAL_INLINE sal_vf load_lanes(const float *row, int nr, int v) {
     return lanes ? sal_vf_load_partial(row + v * VW, lanes) : sal_vf_zero();
 }
 
+typedef int vmask __attribute__((vector_size(VW * 4)));
+
+SAL_INLINE sal_vf keep_where(vmask mask, sal_vf v) { return (sal_vf)(mask & (vmask)v); }
+
+/* The fused activation, lane by lane as activation.c computes it: ReLU is
+ * x > 0 ? x : 0, ReLU6 x < 0 ? 0 : x > 6 ? 6 : x. */
+SAL_INLINE sal_vf activate(sal_kernel_activation fused, sal_vf v) {
+    if (fused == SAL_K_RELU) return keep_where(v > sal_vf_zero(), v);
+    if (fused != SAL_K_RELU6) return v;
+    sal_vf six = sal_vf_splat(6.0f);
+    v = keep_where(~(v < sal_vf_zero()), v);
+    vmask above = v > six;
+    return (sal_vf)((above & (vmask)six) | (~above & (vmask)v));
+}
+
 SAL_INLINE void store_tile_row(const tile_args *t, float *c, const sal_vf *acc) {
     sal_vf bias[NV];
     for (int v = 0; v < NV; v++)
@@ -85,13 +101,13 @@ SAL_INLINE void store_tile_row(const tile_args *t, float *c, const sal_vf *acc) 
     if (t->nr == NR) {
         for (int v = 0; v < NV; v++) {
             sal_vf base = t->overwrite ? bias[v] : sal_vf_load(c + v * VW);
-            sal_vf_store(c + v * VW, base + acc[v]);
+            sal_vf_store(c + v * VW, activate(t->fused, base + acc[v]));
         }
         return;
     }
     for (int v = 0; v < NV && lanes_in(t->nr, v) > 0; v++) {
         sal_vf base = t->overwrite ? bias[v] : load_lanes(c, t->nr, v);
-        sal_vf_store_partial(c + v * VW, base + acc[v], lanes_in(t->nr, v));
+        sal_vf_store_partial(c + v * VW, activate(t->fused, base + acc[v]), lanes_in(t->nr, v));
     }
 }
 
@@ -200,7 +216,8 @@ static void gemm_block(void *ctx, int index) {
     }
     float slivers[GROUP * KC * NR];
     for (int p0 = 0; p0 < g->k; p0 += KC) {
-        tile_args t = {.kc = min_int(KC, g->k - p0), .overwrite = p0 == 0};
+        tile_args t = {.kc = min_int(KC, g->k - p0), .overwrite = p0 == 0,
+                       .fused = p0 + KC >= g->k ? g->fused : SAL_K_LINEAR};
         for (int jg = j0; jg < j1; jg += GROUP * NR) {
             int jg1 = min_int(j1, jg + GROUP * NR);
             copy_slivers(g, p0, t.kc, jg, jg1, slivers);
@@ -248,6 +265,7 @@ static void fill_bias(const sal_gemm_args *g) {
         float *row = g->c + sal_gemm_row_offset(&g->c_rows, i);
         if (g->bias) memcpy(row, g->bias, (size_t)g->n * sizeof(float));
         else memset(row, 0, (size_t)g->n * sizeof(float));
+        sal_activation_forward(g->fused, row, row, (size_t)g->n, g->n);
     }
 }
 

@@ -22,6 +22,7 @@
 #include <stddef.h>
 
 #include "../executor/threadpool.h"
+#include "kernels.h"
 
 /* Where row i of a matrix starts.  Plain: i * ld.  Gathered (pixels > 0):
  * row i is output pixel (img, oy, ox) of images with `pixels` = oh * ow
@@ -58,6 +59,7 @@ typedef struct {
     const float *bias;    /* [n] or NULL */
     float *c;
     sal_gemm_rows c_rows;
+    sal_kernel_activation fused; /* applied as C is stored: SAL_K_LINEAR (none), SAL_K_RELU or SAL_K_RELU6 */
 } sal_gemm_args;
 
 /* C[m x n] = A[m x k] * B (+ bias). */

@@ -32,6 +32,19 @@ int sal_window_out(int in, int pad_total, int k, int stride, int dilation);
 /* Keras 'same' padding along one axis: total padding and its first (top/left) part. */
 void sal_same_padding(int in, int k, int stride, int dilation, int *pad_total, int *pad_first);
 
+/* Activation kinds match sal_activation in model/graph.h (same values). */
+typedef enum {
+    SAL_K_LINEAR = 0, SAL_K_RELU, SAL_K_RELU6, SAL_K_SIGMOID, SAL_K_TANH,
+    SAL_K_SOFTMAX, SAL_K_SWISH, SAL_K_HARD_SIGMOID
+} sal_kernel_activation;
+
+/* Convolutions can apply a ReLU or ReLU6 to their outputs as they store them
+ * (`fused`; SAL_K_LINEAR: none), which saves the activation's pass over
+ * memory.  The values are those of sal_activation_forward. */
+static inline int sal_fusable_activation(sal_kernel_activation act) {
+    return act == SAL_K_LINEAR || act == SAL_K_RELU || act == SAL_K_RELU6;
+}
+
 /* ------------------------------------------------------------ GEMM */
 /* C[m x n] = A[m x k] * B[k x n] (+ bias[n] when bias != NULL), row-major with
  * leading dimensions lda, ldb, ldc. Threads over blocks of rows and columns of C. */
@@ -53,9 +66,10 @@ int sal_conv2d_create(sal_conv2d_op *op, const float *kernel, const float *bias,
                       int kh, int kw, int cin, int cout);
 void sal_conv2d_destroy(sal_conv2d_op *op);
 size_t sal_conv2d_scratch_floats(const sal_conv2d_op *op, sal_dims x, sal_dims y, const sal_window *win);
-/* x: [n,h,w,cin] -> y: [n,oh,ow,cout] */
+/* x: [n,h,w,cin] -> y = fused(conv(x)): [n,oh,ow,cout] */
 void sal_conv2d_forward(const sal_conv2d_op *op, sal_threadpool *pool, const sal_window *win,
-                        const float *x, sal_dims xd, float *y, sal_dims yd, float *scratch);
+                        const float *x, sal_dims xd, float *y, sal_dims yd, float *scratch,
+                        sal_kernel_activation fused);
 /* dy: [n,oh,ow,cout] -> dx: [n,h,w,cin] */
 void sal_conv2d_backward_input(const sal_conv2d_op *op, sal_threadpool *pool, const sal_window *win,
                                const float *dy, sal_dims yd, float *dx, sal_dims xd, float *scratch);
@@ -73,7 +87,8 @@ int sal_depthwise_create(sal_depthwise_op *op, const float *kernel, const float 
 void sal_depthwise_destroy(sal_depthwise_op *op);
 size_t sal_depthwise_scratch_floats(const sal_depthwise_op *op, sal_dims x, sal_dims y, const sal_window *win);
 void sal_depthwise_forward(const sal_depthwise_op *op, sal_threadpool *pool, const sal_window *win,
-                           const float *x, sal_dims xd, float *y, sal_dims yd, float *scratch);
+                           const float *x, sal_dims xd, float *y, sal_dims yd, float *scratch,
+                           sal_kernel_activation fused);
 void sal_depthwise_backward_input(const sal_depthwise_op *op, sal_threadpool *pool, const sal_window *win,
                                   const float *dy, sal_dims yd, float *dx, sal_dims xd, float *scratch);
 
@@ -110,12 +125,6 @@ void sal_global_max_pool_forward(const float *x, sal_dims xd, float *y);
 void sal_global_max_pool_backward(const float *x, sal_dims xd, const float *dy, float *dx);
 
 /* -------------------------------------------------------- Activations */
-/* Activation kinds match sal_activation in model/graph.h (same values). */
-typedef enum {
-    SAL_K_LINEAR = 0, SAL_K_RELU, SAL_K_RELU6, SAL_K_SIGMOID, SAL_K_TANH,
-    SAL_K_SOFTMAX, SAL_K_SWISH, SAL_K_HARD_SIGMOID
-} sal_kernel_activation;
-
 /* Matches sal_relu_rule in saliency.h (same values). */
 typedef enum { SAL_K_RULE_STANDARD = 0, SAL_K_RULE_GUIDED, SAL_K_RULE_DECONVNET } sal_kernel_relu_rule;
 

@@ -225,7 +225,7 @@ static void test_conv(const conv_case *t) {
     CHECK(sal_conv2d_create(&op, k, bias, t->k, t->k, t->cin, t->cout) == 0, "conv create");
     size_t scratch_n = sal_conv2d_scratch_floats(&op, xd, yd, &win);
     float *scratch = zeros(scratch_n + 1);
-    sal_conv2d_forward(&op, portable_pool, &win, x, xd, y, yd, scratch);
+    sal_conv2d_forward(&op, portable_pool, &win, x, xd, y, yd, scratch, SAL_K_LINEAR);
     check_op(y, want_y, ny, "portable", "conv forward", t->name);
     sal_conv2d_backward_input(&op, portable_pool, &win, dy, yd, dx, xd, scratch);
     check_op(dx, want_dx, nx, "portable", "conv dx", t->name);
@@ -263,7 +263,7 @@ static void test_depthwise(const conv_case *t) {
     sal_depthwise_op op;
     CHECK(sal_depthwise_create(&op, k, bias, t->k, t->k, t->cin, mult) == 0, "depthwise create");
     float *scratch = zeros(sal_depthwise_scratch_floats(&op, xd, yd, &win) + 1);
-    sal_depthwise_forward(&op, portable_pool, &win, x, xd, y, yd, scratch);
+    sal_depthwise_forward(&op, portable_pool, &win, x, xd, y, yd, scratch, SAL_K_LINEAR);
     check_op(y, want_y, ny, "portable", "depthwise forward", t->name);
     sal_depthwise_backward_input(&op, portable_pool, &win, dy, yd, dx, xd, scratch);
     check_op(dx, want_dx, nx, "portable", "depthwise dx", t->name);

@@ -236,6 +236,37 @@ static void test_images_apart(void) {
     free_model(m);
 }
 
+/* conv1 -> act1 (ReLU) runs fused: asked for as a layer, conv1 still gives
+ * its own output, and the rest of the run is the same bit for bit. */
+static void test_fused_activation_layers(void) {
+    sal_model *m = build_model(SAL_ACT_RELU);
+    sal_error err;
+    sal_context *ctx = sal_context_create_backend(m, 2, SAL_BACKEND_PORTABLE, &err);
+    CHECK(ctx != NULL, "context: %s", err.message);
+    enum { LAYER = 5 * 4 * 6 };
+    float *x = random_array(N_IN, 1.0f);
+    float plain[N_IN], grad[N_IN], conv[LAYER], conv_grad[LAYER], act[LAYER], act_grad[LAYER];
+    int target = 2;
+    sal_backward_request r1 = {.targets = &target, .input_gradient = plain, .layer = "act1",
+                               .layer_activation = act, .layer_gradient = act_grad};
+    sal_backward_request r2 = {.targets = &target, .input_gradient = grad, .layer = "conv1",
+                               .layer_activation = conv, .layer_gradient = conv_grad};
+    CHECK(ctx && sal_backward(ctx, x, 1, H, W, &r1, &err) == SAL_OK, "act1: %s", err.message);
+    CHECK(ctx && sal_backward(ctx, x, 1, H, W, &r2, &err) == SAL_OK, "conv1: %s", err.message);
+    CHECK(memcmp(plain, grad, sizeof grad) == 0, "input gradient changes when conv1's output is asked for");
+    int negative = 0;
+    for (int k = 0; k < LAYER; k++) {
+        negative += conv[k] < 0;
+        CHECK(act[k] == (conv[k] > 0 ? conv[k] : 0.0f), "act1[%d] = %g but conv1[%d] = %g", k, act[k], k, conv[k]);
+        CHECK(conv_grad[k] == (conv[k] > 0 ? act_grad[k] : 0.0f), "conv1 gradient [%d] = %g, act1's %g", k,
+              conv_grad[k], act_grad[k]);
+    }
+    CHECK(negative > 0 && negative < LAYER, "conv1 has %d negative outputs of %d", negative, LAYER);
+    free(x);
+    sal_context_free(ctx);
+    free_model(m);
+}
+
 /* Named layers: at the logits layer the activation is the logits and the
  * gradient the one-hot seed; before global pooling it is known in closed form. */
 static void test_named_layers(void) {
@@ -507,6 +538,7 @@ int main(void) {
     test_finite_differences(SAL_ACT_SIGMOID, "sigmoid net");
     test_batches_threads_and_replanning();
     test_images_apart();
+    test_fused_activation_layers();
     test_named_layers();
     test_errors();
     test_branches();

@@ -259,9 +259,34 @@ typedef struct {
     float *scratch;
 } windowed_op;
 
+static void op_forward_fused(const windowed_op *op, sal_threadpool *pool, const float *x, float *y,
+                             sal_kernel_activation fused) {
+    if (op->depthwise) sal_depthwise_forward(&op->dw, pool, &op->win, x, op->xd, y, op->yd, op->scratch, fused);
+    else sal_conv2d_forward(&op->conv, pool, &op->win, x, op->xd, y, op->yd, op->scratch, fused);
+}
+
 static void op_forward(const windowed_op *op, sal_threadpool *pool, const float *x, float *y) {
-    if (op->depthwise) sal_depthwise_forward(&op->dw, pool, &op->win, x, op->xd, y, op->yd, op->scratch);
-    else sal_conv2d_forward(&op->conv, pool, &op->win, x, op->xd, y, op->yd, op->scratch);
+    op_forward_fused(op, pool, x, y, SAL_K_LINEAR);
+}
+
+/* Outputs seen below 0 and above 6 by check_fused_activations, over all cases. */
+static size_t fused_below, fused_above;
+
+/* A ReLU or ReLU6 fused into the op gives the bits of the activation run after it. */
+static void check_fused_activations(const windowed_op *op, sal_threadpool *pool, const float *x_in,
+                                   const char *what) {
+    size_t nx = dims_count(op->xd), ny = dims_count(op->yd);
+    float *x = malloc(nx * sizeof(float)), *y = poisoned(ny), *apart = poisoned(ny), *fused = poisoned(ny);
+    for (size_t i = 0; i < nx; i++) x[i] = 8.0f * x_in[i]; /* outputs past 6 too */
+    op_forward(op, NULL, x, y);
+    for (size_t i = 0; i < ny; i++) fused_below += y[i] < 0, fused_above += y[i] > 6;
+    for (sal_kernel_activation act = SAL_K_RELU; act <= SAL_K_RELU6; act++) {
+        sal_activation_forward(act, y, apart, ny, (int)ny);
+        op_forward_fused(op, pool, x, fused, act);
+        CHECK(same_bits(fused, apart, ny), "%s: %s fused differs from %s after", what,
+              act == SAL_K_RELU ? "ReLU" : "ReLU6", act == SAL_K_RELU ? "ReLU" : "ReLU6");
+    }
+    free(x), free(y), free(apart), free(fused);
 }
 
 static void op_backward(const windowed_op *op, sal_threadpool *pool, const float *dy, float *dx) {
@@ -329,6 +354,7 @@ static void check_windowed_op(windowed_op *op, sal_threadpool *pool, int fd_poin
     CHECK(same_bits(y, y_pool, ny), "%s: forward differs between no pool and a pool", what);
     CHECK(same_bits(dx, dx_pool, nx), "%s: backward differs between no pool and a pool", what);
     check_finite_differences(op, x, r, dx, fd_points, what);
+    check_fused_activations(op, pool, x, what);
     free(x), free(r), free(want_y), free(want_dx), free(y), free(y_pool), free(dx), free(dx_pool);
 }
 
@@ -421,6 +447,8 @@ static void test_convolutions(sal_threadpool *pool) {
     for (size_t i = 0; i < sizeof conv_cases / sizeof conv_cases[0]; i++) run_conv_case(&conv_cases[i], pool, (int)i % 2);
     for (size_t i = 0; i < sizeof depthwise_cases / sizeof depthwise_cases[0]; i++)
         run_depthwise_case(&depthwise_cases[i], pool, (int)(i + 1) % 2);
+    CHECK(fused_below > 0 && fused_above > 0, "the fused activations saw %zu outputs below 0 and %zu above 6",
+          fused_below, fused_above);
 }
 
 /* Column buffers larger than the library's budget go through in chunks of images. */

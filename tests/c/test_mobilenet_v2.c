@@ -184,8 +184,8 @@ static void run_dw_case(dw_case t, sal_threadpool *pool) {
     float *scratch = scratch_floats ? malloc(scratch_floats * sizeof(float)) : NULL;
     naive_forward(&t, x, k, bias, want_y);
     naive_backward(&t, dy, k, want_dx);
-    sal_depthwise_forward(&op, NULL, &win, x, xd, y, yd, scratch);
-    sal_depthwise_forward(&op, pool, &win, x, xd, y_pool, yd, scratch);
+    sal_depthwise_forward(&op, NULL, &win, x, xd, y, yd, scratch, SAL_K_LINEAR);
+    sal_depthwise_forward(&op, pool, &win, x, xd, y_pool, yd, scratch, SAL_K_LINEAR);
     sal_depthwise_backward_input(&op, NULL, &win, dy, yd, dx, xd, scratch);
     sal_depthwise_backward_input(&op, pool, &win, dy, yd, dx_pool, xd, scratch);
     char what[160];
