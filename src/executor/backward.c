@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "executor.h"
+#include "spans.h"
 
 typedef struct {
     sal_context *ctx;
@@ -30,8 +31,8 @@ static void grad_commit(backward_run *run, int node, const float *dx) {
     float *g = sal_plan_grad(run->plan, node);
     size_t count = sal_shape_count(run->plan->shapes[node]);
     if (dx != g) {
-        if (run->written[node]) sal_accumulate(g, dx, count);
-        else memcpy(g, dx, count * sizeof *g);
+        if (run->written[node]) sal_spans_accumulate(run->plan->pool, g, dx, count);
+        else sal_spans_copy(run->plan->pool, g, dx, count);
     }
     run->written[node] = 1;
 }
@@ -118,8 +119,8 @@ static int backward_unary(backward_run *run, int i, const sal_node *node, const 
         break;
     case SAL_OP_AFFINE: sal_affine_backward(dy, node->scale, dx, count, out.c); break;
     case SAL_OP_ACTIVATION:
-        sal_activation_backward((sal_kernel_activation)node->act, run->rule, x, sal_plan_value(plan, i), dy, dx,
-                                count, out.c);
+        sal_spans_activation_backward(plan->pool, (sal_kernel_activation)node->act, run->rule, x,
+                                      sal_plan_value(plan, i), dy, dx, count, out.c);
         break;
     case SAL_OP_MAX_POOL: sal_max_pool_backward(plan->pool, win, x, xd, dy, yd, dx); break;
     case SAL_OP_AVG_POOL: sal_avg_pool_backward(plan->pool, win, dy, yd, dx, xd); break;
@@ -127,7 +128,7 @@ static int backward_unary(backward_run *run, int i, const sal_node *node, const 
     case SAL_OP_GLOBAL_MAX_POOL: sal_global_max_pool_backward(x, xd, dy, dx); break;
     case SAL_OP_ZERO_PAD: sal_zero_pad_backward(dy, yd, node->pad_top, node->pad_left, dx, xd); break;
     case SAL_OP_DENSE: sal_dense_backward_input(&op->dense, plan->pool, dy, (int)(count / (size_t)out.c), dx); break;
-    default: memcpy(dx, dy, count * sizeof *dx); break; /* reshape, identity */
+    default: sal_spans_copy(plan->pool, dx, dy, count); break; /* reshape, identity */
     }
     grad_commit(run, in, dx);
     return SAL_OK;

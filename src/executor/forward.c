@@ -3,15 +3,17 @@
 
 #include "../bytes/error.h"
 #include "executor.h"
+#include "spans.h"
 
 static void forward_add(const sal_plan *plan, const sal_node *node, float *y, size_t count) {
     const float *first = sal_plan_value(plan, node->inputs[0]);
     if (node->n_inputs < 2) {
-        memcpy(y, first, count * sizeof *y);
+        sal_spans_copy(plan->pool, y, first, count);
         return;
     }
-    sal_add(first, sal_plan_value(plan, node->inputs[1]), y, count);
-    for (int k = 2; k < node->n_inputs; k++) sal_accumulate(y, sal_plan_value(plan, node->inputs[k]), count);
+    sal_spans_add(plan->pool, first, sal_plan_value(plan, node->inputs[1]), y, count);
+    for (int k = 2; k < node->n_inputs; k++)
+        sal_spans_accumulate(plan->pool, y, sal_plan_value(plan, node->inputs[k]), count);
 }
 
 static void forward_multiply(const sal_plan *plan, int i, const sal_node *node, float *y) {
@@ -61,7 +63,8 @@ static int run_node(sal_context *ctx, const sal_plan *plan, int i, int unfused, 
         break;
     case SAL_OP_AFFINE: sal_affine_forward(x, node->scale, node->shift, y, count, out.c); break;
     case SAL_OP_ACTIVATION:
-        if (!done_by_input) sal_activation_forward((sal_kernel_activation)node->act, x, y, count, out.c);
+        if (!done_by_input)
+            sal_spans_activation_forward(plan->pool, (sal_kernel_activation)node->act, x, y, count, out.c);
         break;
     case SAL_OP_ADD: forward_add(plan, node, y, count); break;
     case SAL_OP_MULTIPLY: forward_multiply(plan, i, node, y); break;
@@ -74,7 +77,7 @@ static int run_node(sal_context *ctx, const sal_plan *plan, int i, int unfused, 
     case SAL_OP_DENSE: sal_dense_forward(&op->dense, plan->pool, x, (int)(count / (size_t)out.c), y); break;
     case SAL_OP_RESHAPE:
     case SAL_OP_IDENTITY:
-    case SAL_OP_COUNT: memcpy(y, x, count * sizeof *y); break;
+    case SAL_OP_COUNT: sal_spans_copy(plan->pool, y, x, count); break;
     }
     return SAL_OK;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "executor/spans.h"
 #include "model/model.h"
 #include "saliency.h"
 
@@ -265,6 +266,37 @@ static void test_fused_activation_layers(void) {
     free(x);
     sal_context_free(ctx);
     free_model(m);
+}
+
+/* Element-wise passes cut into spans over a pool give the bits of one
+ * serial pass, on tensors of several spans and a ragged end. */
+static void test_spans(void) {
+    enum { COUNT = 3 * 16384 + 77 };
+    sal_threadpool *pool = sal_threadpool_create(3);
+    float *a = random_array(COUNT, 3.0f), *b = random_array(COUNT, 3.0f), *c = random_array(COUNT, 1.0f);
+    float *want = malloc(COUNT * sizeof *want), *got = malloc(COUNT * sizeof *got);
+    const sal_kernel_activation acts[] = {SAL_K_RELU, SAL_K_RELU6, SAL_K_TANH, SAL_K_SWISH, SAL_K_LINEAR};
+    for (int k = 0; k < 5; k++) {
+        sal_activation_forward(acts[k], a, want, COUNT, 7);
+        sal_spans_activation_forward(pool, acts[k], a, got, COUNT, 7);
+        CHECK(memcmp(want, got, COUNT * sizeof *got) == 0, "activation %d forward in spans", (int)acts[k]);
+        sal_activation_backward(acts[k], SAL_K_RULE_GUIDED, a, b, c, want, COUNT, 7);
+        sal_spans_activation_backward(pool, acts[k], SAL_K_RULE_GUIDED, a, b, c, got, COUNT, 7);
+        CHECK(memcmp(want, got, COUNT * sizeof *got) == 0, "activation %d backward in spans", (int)acts[k]);
+    }
+    sal_activation_forward(SAL_K_SOFTMAX, a, want, 1000 * 49, 1000);
+    sal_spans_activation_forward(pool, SAL_K_SOFTMAX, a, got, 1000 * 49, 1000);
+    CHECK(memcmp(want, got, 1000 * 49 * sizeof *got) == 0, "softmax rows in spans");
+    sal_add(a, b, want, COUNT);
+    sal_spans_add(pool, a, b, got, COUNT);
+    CHECK(memcmp(want, got, COUNT * sizeof *got) == 0, "add in spans");
+    sal_accumulate(want, c, COUNT);
+    sal_spans_accumulate(pool, got, c, COUNT);
+    CHECK(memcmp(want, got, COUNT * sizeof *got) == 0, "accumulate in spans");
+    sal_spans_copy(pool, got, b, COUNT);
+    CHECK(memcmp(b, got, COUNT * sizeof *got) == 0, "copy in spans");
+    free(a), free(b), free(c), free(want), free(got);
+    sal_threadpool_free(pool);
 }
 
 /* Named layers: at the logits layer the activation is the logits and the
@@ -539,6 +571,7 @@ int main(void) {
     test_batches_threads_and_replanning();
     test_images_apart();
     test_fused_activation_layers();
+    test_spans();
     test_named_layers();
     test_errors();
     test_branches();
