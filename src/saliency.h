@@ -54,6 +54,20 @@ sal_model *sal_model_load_tfjs(const char *model_json_path, sal_error *err);
 sal_model *sal_model_load_tfjs_buffers(const char *json, size_t json_size,
                                        const sal_buffer *shards, int n_shards,
                                        sal_error *err);
+/* Shards fetched piece by piece as loading needs them, so that they never
+ * have to be in memory all at once (e.g. bytes held outside a wasm module). */
+typedef struct {
+    const char *const *names; /* as for buffers: paths as listed in the weights manifest */
+    const size_t *sizes;      /* each shard's size in bytes */
+    int n_shards;
+    /* Copies bytes [offset, offset + n) of shard `index` (never past its size)
+     * to dst.  Returns SAL_OK, or a status with or without filling err. */
+    int (*read)(void *user, int index, size_t offset, uint8_t *dst, size_t n, sal_error *err);
+    void *user;
+} sal_shard_reader;
+
+sal_model *sal_model_load_tfjs_reader(const char *json, size_t json_size, const sal_shard_reader *shards,
+                                      sal_error *err);
 void sal_model_free(sal_model *model);
 
 /* Input size the model was built for (0 where the model leaves it free). */

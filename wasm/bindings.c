@@ -55,21 +55,43 @@ typedef struct {
     int threads;
 } salw_model;
 
-/* shards: n names, data pointers and sizes, matched to the weights manifest by name. */
+/* Shard bytes stay in JavaScript, in Module.salShards (Uint8Arrays by index,
+ * set by engine.js around salw_model_load): each piece is copied in as the
+ * loader decodes it, so the heap never holds the shards next to the weights.
+ * Returns 0, or 1 if the piece is not there; never throws into C. */
+EM_JS(int, salw_read_shard_from_js, (int index, size_t offset, uint8_t *dst, size_t n), {
+    try {
+        var shards = Module["salShards"];
+        var bytes = shards && shards[index];
+        offset >>>= 0;
+        n >>>= 0;
+        if (!bytes || offset + n > bytes.length) return 1;
+        new Uint8Array(wasmMemory.buffer, dst >>> 0, n).set(bytes.subarray(offset, offset + n));
+        return 0;
+    } catch (e) {
+        return 1;
+    }
+});
+
+/* Only the thread that called salw_model_load sees Module.salShards. */
+static int read_shard(void *user, int index, size_t offset, uint8_t *dst, size_t n, sal_error *err) {
+    (void)user;
+    (void)err; /* the loader words the failure */
+    if (!emscripten_is_main_runtime_thread()) return SAL_ERR_IO;
+    return salw_read_shard_from_js(index, offset, dst, n) ? SAL_ERR_IO : SAL_OK;
+}
+
+/* shards: n names and sizes, matched to the weights manifest by name; their
+ * bytes are read from Module.salShards[i] while loading. */
 EXPORT salw_model *salw_model_load(const char *json, size_t json_size, const char *const *names,
-                                   const uint8_t *const *data, const size_t *sizes, int n, int threads,
-                                   sal_error *err) {
-    sal_buffer *shards = calloc(n > 0 ? (size_t)n : 1, sizeof *shards);
+                                   const size_t *sizes, int n, int threads, sal_error *err) {
     salw_model *m = calloc(1, sizeof *m);
-    if (!shards || !m) {
-        free(shards);
-        free(m);
+    if (!m) {
         sal_fail(err, SAL_ERR_MEMORY, "out of memory");
         return NULL;
     }
-    for (int i = 0; i < n; i++) shards[i] = (sal_buffer){names[i], data[i], sizes[i]};
-    m->model = sal_model_load_tfjs_buffers(json, json_size, shards, n, err);
-    free(shards);
+    sal_shard_reader shards = {names, sizes, n, read_shard, NULL};
+    m->model = sal_model_load_tfjs_reader(json, json_size, &shards, err);
     if (!m->model) {
         free(m);
         return NULL;

@@ -297,22 +297,28 @@ class Engine {
     const handle = this.run((scope) => {
       const jsonBytes = typeof json === 'string' ? new TextEncoder().encode(json) : toBytes(json);
       const n = shards.length;
-      const names = scope.alloc(4 * n), data = scope.alloc(4 * n), sizes = scope.alloc(4 * n);
-      shards.forEach((shard, i) => {
+      const names = scope.alloc(4 * n), sizes = scope.alloc(4 * n);
+      /* The bytes stay here: C reads each piece as it decodes it (salw_model_load). */
+      const table = shards.map((shard, i) => {
         if (!shard || typeof shard.name !== 'string') throw new Error(`loadModel: shard ${i} has no name`);
         if (!shard.data || (!ArrayBuffer.isView(shard.data) && !(shard.data instanceof ArrayBuffer))) {
           throw new Error(`loadModel: shard '${shard.name}' has no data bytes`);
         }
         const bytes = toBytes(shard.data);
-        const namePtr = scope.string(shard.name), dataPtr = scope.copyIn(bytes);
-        const slots = new Uint32Array(this.buffer()); /* after the allocations, which may grow memory */
+        if (bytes.byteLength > MAX_ALLOCATION) {
+          throw makeError(`loadModel: shard '${shard.name}' holds ${bytes.byteLength} bytes, more than a wasm ` +
+            'module can address', 'memory');
+        }
+        const namePtr = scope.string(shard.name);
+        const slots = new Uint32Array(this.buffer()); /* after the allocation, which may grow memory */
         slots[names / 4 + i] = namePtr;
-        slots[data / 4 + i] = dataPtr;
         slots[sizes / 4 + i] = bytes.byteLength;
+        return bytes;
       });
       const jsonPtr = scope.copyIn(jsonBytes);
-      const h = this.wasm._salw_model_load(jsonPtr, jsonBytes.byteLength, names, data, sizes, n, this.threads,
-        this.err);
+      this.wasm.salShards = table;
+      scope.defer(() => { this.wasm.salShards = undefined; });
+      const h = this.wasm._salw_model_load(jsonPtr, jsonBytes.byteLength, names, sizes, n, this.threads, this.err);
       if (!h) this.throwLastError();
       try {
         this.setPreprocess(scope, h, preprocess);

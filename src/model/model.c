@@ -1,5 +1,5 @@
 /* model.c - the sal_model_* functions: loading a TF.js layers model from
- * files or buffers, and what a loaded model tells about itself. */
+ * files, buffers or a shard reader, and what a loaded model tells about itself. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,12 +60,17 @@ static const char *base_name(const char *path) {
     return slash ? slash + 1 : path;
 }
 
-/* By the manifest's name, else by file name (the caller may give full paths). */
+/* Shards are matched by the manifest's name in a first pass, else by file
+ * name in a second (the caller may give full paths). */
+static int names_match(const char *given, const char *wanted, int pass) {
+    if (!given) return 0;
+    return strcmp(pass == 0 ? given : base_name(given), pass == 0 ? wanted : base_name(wanted)) == 0;
+}
+
 static const sal_buffer *find_buffer(const buffer_shards *b, const char *name) {
-    for (int i = 0; i < b->n; i++)
-        if (b->buffers[i].name && strcmp(b->buffers[i].name, name) == 0) return &b->buffers[i];
-    for (int i = 0; i < b->n; i++)
-        if (b->buffers[i].name && strcmp(base_name(b->buffers[i].name), base_name(name)) == 0) return &b->buffers[i];
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < b->n; i++)
+            if (names_match(b->buffers[i].name, name, pass)) return &b->buffers[i];
     return NULL;
 }
 
@@ -84,6 +89,35 @@ static int buffer_shard_read(void *ctx, const char *name, const uint8_t **data, 
     *owned = NULL;
     *data = status ? NULL : find_buffer(ctx, name)->data;
     return status;
+}
+
+/* The index of the reader's shard `name`, or -1 with err filled. */
+static int find_reader_shard(const sal_shard_reader *r, const char *name, sal_error *err) {
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < r->n_shards; i++)
+            if (names_match(r->names[i], name, pass)) return i;
+    sal_fail(err, SAL_ERR_IO, "weight shard '%s' was not given", name);
+    return -1;
+}
+
+static int reader_shard_size(void *ctx, const char *name, size_t *size, sal_error *err) {
+    const sal_shard_reader *r = ctx;
+    int i = find_reader_shard(r, name, err);
+    if (i < 0) return SAL_ERR_IO;
+    *size = r->sizes[i];
+    return SAL_OK;
+}
+
+static int reader_shard_read_range(void *ctx, const char *name, size_t offset, uint8_t *dst, size_t n,
+                                   sal_error *err) {
+    const sal_shard_reader *r = ctx;
+    int i = find_reader_shard(r, name, err);
+    if (i < 0) return SAL_ERR_IO;
+    sal_ok(err); /* to tell whether the reader explains its failure */
+    int status = r->read(r->user, i, offset, dst, n, err);
+    if (status == SAL_OK) return SAL_OK;
+    if (err && err->status != SAL_OK) return err->status;
+    return sal_fail(err, SAL_ERR_IO, "cannot read bytes %zu to %zu of weight shard '%s'", offset, offset + n, name);
 }
 
 /* -------------------------------------------------------------- loading */
@@ -206,7 +240,7 @@ sal_model *sal_model_load_tfjs(const char *model_json_path, sal_error *err) {
     if (!files.directory) {
         sal_fail(err, SAL_ERR_MEMORY, "out of memory");
     } else {
-        sal_shard_source source = {file_shard_size, file_shard_read, &files};
+        sal_shard_source source = {.size = file_shard_size, .read = file_shard_read, .ctx = &files};
         model = load((const char *)json, size, &source, err);
         if (!model) prefix_error(err, model_json_path);
     }
@@ -222,7 +256,19 @@ sal_model *sal_model_load_tfjs_buffers(const char *json, size_t json_size, const
         return NULL;
     }
     buffer_shards buffers = {shards, n_shards};
-    sal_shard_source source = {buffer_shard_size, buffer_shard_read, &buffers};
+    sal_shard_source source = {.size = buffer_shard_size, .read = buffer_shard_read, .ctx = &buffers};
+    return load(json, json_size, &source, err);
+}
+
+sal_model *sal_model_load_tfjs_reader(const char *json, size_t json_size, const sal_shard_reader *shards,
+                                      sal_error *err) {
+    if (!json || !shards || !shards->read || shards->n_shards < 0 ||
+        (shards->n_shards > 0 && (!shards->names || !shards->sizes))) {
+        sal_fail(err, SAL_ERR_ARGUMENT, "sal_model_load_tfjs_reader: missing JSON text, shard list or read function");
+        return NULL;
+    }
+    sal_shard_source source = {.size = reader_shard_size, .read_range = reader_shard_read_range,
+                               .ctx = (void *)shards};
     return load(json, json_size, &source, err);
 }
 

@@ -9,7 +9,8 @@
 #include "../bytes/json.h"
 #include "model.h"
 
-/* Where weight shards come from (files beside model.json, or buffers). */
+/* Where weight shards come from (files beside model.json, buffers, or a
+ * reader).  A source reads whole shards (read) or byte ranges (read_range). */
 typedef struct {
     /* The shard's size in bytes, without reading it. */
     int (*size)(void *ctx, const char *path, size_t *size, sal_error *err);
@@ -17,6 +18,8 @@ typedef struct {
      * caller frees (NULL when the bytes are borrowed). */
     int (*read)(void *ctx, const char *path, const uint8_t **data, uint8_t **owned, size_t *size,
                 sal_error *err);
+    /* Or: bytes [offset, offset + n) of the shard, within its size, into dst. */
+    int (*read_range)(void *ctx, const char *path, size_t offset, uint8_t *dst, size_t n, sal_error *err);
     void *ctx;
 } sal_shard_source;
 

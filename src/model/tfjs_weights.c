@@ -1,5 +1,6 @@
 /* tfjs_weights.c - the weights manifest of a TF.js model: each group's shards
- * read in order as one byte stream, each entry decoded to float32. */
+ * read in order as one byte stream, each entry decoded to float32 a chunk at
+ * a time (so a source that reads byte ranges never needs a whole shard). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,6 +224,10 @@ static int stream_next_shard(shard_stream *s, sal_error *err) {
     if (s->shard >= s->plan->n_paths)
         return sal_fail(err, SAL_ERR_FORMAT, "weights group %d: ran out of shards", s->plan->index);
     const char *path = s->plan->paths[s->shard];
+    if (s->src->read_range) { /* read piece by piece in stream_read */
+        s->size = s->plan->sizes[s->shard];
+        return SAL_OK;
+    }
     int status = s->src->read(s->src->ctx, path, &s->data, &s->owned, &s->size, err);
     if (status) return status;
     if (s->size != s->plan->sizes[s->shard])
@@ -239,7 +244,12 @@ static int stream_read(shard_stream *s, uint8_t *dst, size_t n, sal_error *err) 
             continue;
         }
         size_t take = s->size - s->pos < n ? s->size - s->pos : n;
-        memcpy(dst, s->data + s->pos, take);
+        if (s->src->read_range) {
+            int status = s->src->read_range(s->src->ctx, s->plan->paths[s->shard], s->pos, dst, take, err);
+            if (status) return status;
+        } else {
+            memcpy(dst, s->data + s->pos, take);
+        }
         s->pos += take;
         dst += take;
         n -= take;

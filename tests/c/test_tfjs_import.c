@@ -944,6 +944,95 @@ static void test_buffers(void) {
     sal_model_free(NULL);
 }
 
+/* ------------------------------------------------------------ reader */
+
+/* Shards in memory behind a sal_shard_reader that records what it is asked. */
+typedef struct {
+    const uint8_t *data[2];
+    size_t sizes[2];
+    int calls, out_of_range;
+    int fail_call; /* the call (1-based) that fails; 0: none */
+    int explain;   /* the failing call fills err */
+} test_reader;
+
+static int test_read(void *user, int index, size_t offset, uint8_t *dst, size_t n, sal_error *err) {
+    test_reader *t = user;
+    t->calls++;
+    if (index < 0 || index > 1 || offset > t->sizes[index] || n > t->sizes[index] - offset) {
+        t->out_of_range++;
+        return SAL_ERR_IO;
+    }
+    if (t->calls == t->fail_call) {
+        if (!t->explain) return SAL_ERR_IO;
+        err->status = SAL_ERR_MEMORY;
+        snprintf(err->message, sizeof err->message, "the test reader gives up");
+        return SAL_ERR_MEMORY;
+    }
+    memcpy(dst, t->data[index] + offset, n);
+    return SAL_OK;
+}
+
+static void forward_small(sal_model *m, float logits[2]) {
+    float input[4 * 4 * 2];
+    for (int i = 0; i < 32; i++) input[i] = 0.25f * (float)(i % 5) - 0.5f;
+    sal_context *ctx = sal_context_create(m, 1, NULL);
+    CHECK(ctx && sal_forward(ctx, input, 1, 4, 4, logits, NULL, NULL) == SAL_OK, "forward of the small model");
+    sal_context_free(ctx);
+}
+
+/* Loads the small model from two shards split inside a float; NULL on failure. */
+static sal_model *load_split(const char *json, test_reader *t, const char *second_name, sal_error *err) {
+    const char *names[2] = {"a.bin", second_name};
+    sal_shard_reader reader = {names, t->sizes, 2, test_read, t};
+    return sal_model_load_tfjs_reader(json, strlen(json), &reader, err);
+}
+
+static void test_reader_loads(void) {
+    float v[SMALL_FLOATS];
+    for (int i = 0; i < SMALL_FLOATS; i++) v[i] = small_value(i);
+    char *json = quoted(SMALL);
+    sal_buffer shard = {"small.bin", (const uint8_t *)v, sizeof v};
+    sal_error err;
+    sal_model *whole = sal_model_load_tfjs_buffers(json, strlen(json), &shard, 1, &err);
+    CHECK(whole != NULL, "from buffers: %s", err.message);
+    if (!whole) return;
+    float want[2], got[2];
+    forward_small(whole, want);
+    sal_model_free(whole);
+    free(json);
+
+    json = replaced(SMALL, "['small.bin']", "['a.bin','b.bin']");
+    char *split = quoted(json);
+    const uint8_t *bytes = (const uint8_t *)v;
+    test_reader t = {{bytes, bytes + 101}, {101, sizeof v - 101}};
+    sal_model *m = load_split(split, &t, "some/dir/b.bin", &err);
+    CHECK(m != NULL, "from a reader: %s", err.message);
+    CHECK(t.out_of_range == 0 && t.calls >= 2, "reader: %d calls, %d out of range", t.calls, t.out_of_range);
+    if (m) forward_small(m, got);
+    CHECK(m && memcmp(got, want, sizeof got) == 0, "reader: the same logits as from one buffer");
+    sal_model_free(m);
+
+    m = load_split(split, &t, "c.bin", &err);
+    CHECK(!m && err.status == SAL_ERR_IO && strstr(err.message, "'b.bin' was not given"), "missing shard: %s",
+          err.message);
+    t.sizes[1] -= 3;
+    m = load_split(split, &t, "b.bin", &err);
+    CHECK(!m && err.status == SAL_ERR_FORMAT && strstr(err.message, "305"), "short shard: %s", err.message);
+    t.sizes[1] += 3;
+
+    t = (test_reader){{bytes, bytes + 101}, {101, sizeof v - 101}, .fail_call = 2};
+    m = load_split(split, &t, "b.bin", &err);
+    CHECK(!m && err.status == SAL_ERR_IO && strstr(err.message, "shard 'b.bin'"), "failed read: %s", err.message);
+    t = (test_reader){{bytes, bytes + 101}, {101, sizeof v - 101}, .fail_call = 2, .explain = 1};
+    m = load_split(split, &t, "b.bin", &err);
+    CHECK(!m && err.status == SAL_ERR_MEMORY && strstr(err.message, "gives up"), "explained failure: %s",
+          err.message);
+    CHECK(sal_model_load_tfjs_reader(split, strlen(split), NULL, &err) == NULL && err.status == SAL_ERR_ARGUMENT,
+          "no reader");
+    free(split);
+    free(json);
+}
+
 /* ---------------------------------------------------------- ResNet50 */
 
 #define RESNET_DIR SAL_ASSETS_DIR "/resnet50"
@@ -1085,6 +1174,7 @@ int main(void) {
     test_layer_types();
     test_errors();
     test_buffers();
+    test_reader_loads();
     test_damaged_json();
     test_hostile_json();
     test_large_models();

@@ -117,6 +117,18 @@ function patternImage(size = 224) {
   return { width: size, height: size, channels: 3, data };
 }
 
+/* The shards as views at offsets into one buffer (none starts at byte 0). */
+function asViewsOfOneBuffer(shards) {
+  const total = shards.reduce((sum, s) => sum + s.data.byteLength, 0);
+  const all = new Uint8Array(total + 3);
+  let at = 3;
+  return shards.map(({ name, data }) => {
+    all.set(data, at);
+    at += data.byteLength;
+    return { name, data: all.subarray(at - data.byteLength, at) };
+  });
+}
+
 function assertThrowsMessage(fn, pattern, what) {
   assert.throws(fn, (error) => {
     assert.ok(error instanceof Error, `${what}: not an Error`);
@@ -231,6 +243,57 @@ for (const { variant, threads } of VARIANTS) {
         expectClose(cam.lowRes.data, loadNpy(`${dir}/gradcam_low.npy`).data, 'ResNet50 Grad-CAM 7 x 7');
         expectClose(blockAverage(cam.data, 224, 224, 1, 8), loadNpy(`${dir}/gradcam_up_block8.npy`).data,
           'ResNet50 Grad-CAM upsampled, 8 x 8 block means');
+      });
+    });
+
+    describe('ResNet50 loads with its shard bytes left in JavaScript', () => {
+      let fresh; /* wasm memory never shrinks: its size tells the peak of this engine's calls */
+      before(async () => { fresh = await createEngine({ variant, threads }); });
+      after(() => fresh?.dispose());
+
+      it('needs no more memory than the float32 weights and some slack', () => {
+        const { json, shards } = readModelFiles(`${ASSETS}/resnet50`);
+        const weightBytes = 4 * JSON.parse(json).weightsManifest.flatMap((group) => group.weights)
+          .reduce((sum, w) => sum + w.shape.reduce((n, d) => n * d, 1), 0);
+        /* Memory grows by up to a fifth at a time; copying the shards in first would need twice the weights. */
+        const bound = 1.2 * (weightBytes + (8 << 20));
+        const model = fresh.loadModel({ json, shards: asViewsOfOneBuffer(shards), preprocess: 'caffe' });
+        try {
+          assert.ok(fresh.heapBytes() <= bound, `${fresh.heapBytes()} bytes of wasm memory after loading ` +
+            `${weightBytes} bytes of weights (bound ${bound})`);
+          const dir = `${GOLDENS}/resnet50/pattern`;
+          const result = fresh.classify(model, patternImage(), { top: 5 });
+          assert.deepEqual(result.map((r) => r.index), Array.from(loadNpy(`${dir}/top5.npy`).data));
+          expectClose(result.map((r) => r.score), loadNpy(`${dir}/top5_probs.npy`).data, 'pattern top-5',
+            { atolShare: 0, rtol: 1e-3 });
+        } finally {
+          fresh.freeModel(model);
+        }
+      });
+
+      it('reports missing, short and unreadable shards, freeing what it allocated', () => {
+        const { json, shards } = readModelFiles(`${ASSETS}/resnet50`);
+        const inUse = fresh.heapInUse();
+        const missing = shards.filter((s) => s.name !== 'group1-shard7of25.bin');
+        assertThrowsMessage(() => fresh.loadModel({ json, shards: missing }), /'group1-shard7of25\.bin' was not given/,
+          'missing shard');
+        const cut = (s) => (s.name === 'group1-shard25of25.bin' ? { ...s, data: s.data.slice(0, -4) } : s);
+        const short = shards.map(cut);
+        assertThrowsMessage(() => fresh.loadModel({ json, shards: short }), /group1-shard25of25\.bin' ends at byte/,
+          'short shard');
+        /* Bytes that go missing behind the sizes C was given (white box: engine.js's table for the C reads). */
+        let table;
+        const halve = (bytes, i) => (i === 0 ? bytes.subarray(0, bytes.length >> 1) : bytes);
+        Object.defineProperty(fresh.wasm, 'salShards',
+          { configurable: true, get: () => table, set: (value) => { table = value?.map(halve); } });
+        try {
+          assertThrowsMessage(() => fresh.loadModel({ json, shards }),
+            /cannot read bytes \d+ to \d+ of weight shard 'group1-shard1of25\.bin'/, 'unreadable shard');
+        } finally {
+          delete fresh.wasm.salShards;
+        }
+        assert.equal(fresh.heapInUse(), inUse, 'failed loads free everything');
+        fresh.freeModel(fresh.loadModel({ json, shards, preprocess: 'caffe' }));
       });
     });
 
