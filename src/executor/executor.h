@@ -56,6 +56,7 @@ typedef struct {
     size_t *grad_offset;   /* per node, into arena (backward plans) */
     float *arena;
     size_t arena_floats;
+    size_t arena_capacity, scratch_capacity; /* floats allocated: a later shape may use less */
     float *scratch;        /* kernels' scratch, then temporaries for gradient accumulation */
     size_t scratch_floats;
     size_t tmp_floats;     /* the temporaries' share, after the kernels' part */

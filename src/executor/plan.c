@@ -96,7 +96,8 @@ static int alloc_tables(sal_plan *plan, int n) {
     return plan->written && plan->fused && plan->shapes && plan->windows && plan->broadcast && plan->value_offset && plan->grad_offset;
 }
 
-void sal_plan_release(sal_plan *plan) {
+/* Everything but the arena and the scratch, which a new shape may reuse. */
+static void release_tables(sal_plan *plan) {
     free(plan->written);
     free(plan->fused);
     free(plan->shapes);
@@ -104,6 +105,16 @@ void sal_plan_release(sal_plan *plan) {
     free(plan->broadcast);
     free(plan->value_offset);
     free(plan->grad_offset);
+    plan->written = plan->fused = NULL;
+    plan->shapes = NULL;
+    plan->windows = NULL;
+    plan->broadcast = NULL;
+    plan->value_offset = plan->grad_offset = NULL;
+    plan->ready = 0;
+}
+
+void sal_plan_release(sal_plan *plan) {
+    release_tables(plan);
     free(plan->arena);
     free(plan->scratch);
     memset(plan, 0, sizeof *plan);
@@ -189,14 +200,26 @@ static int resolve_node(const sal_context *ctx, sal_plan *plan, int i, sal_error
  * XNN_EXTRA_BYTES); spare floats after each buffer make that read harmless. */
 #define SPARE_FLOATS 16
 
-/* Allocates the arena and the scratch (the kernels' part, then the temporaries). */
+/* *buffer holds at least `floats` (with its spare ones after), keeping the
+ * one it has when that is large enough: methods alternate between batch
+ * sizes (a full batch, then the rest), and a fresh block of that size costs
+ * page faults on every first touch. */
+static int fit_buffer(float **buffer, size_t *capacity, size_t floats) {
+    if (*buffer && floats + SPARE_FLOATS <= *capacity) return 1;
+    free(*buffer);
+    *buffer = malloc((floats + SPARE_FLOATS) * sizeof(float));
+    *capacity = *buffer ? floats + SPARE_FLOATS : 0;
+    return *buffer != NULL;
+}
+
+/* Sizes the arena and the scratch (the kernels' part, then the temporaries). */
 static int alloc_buffers(sal_plan *plan, size_t arena, size_t scratch, sal_error *err) {
     size_t total = add_saturating(add_saturating(arena, scratch), plan->tmp_floats);
     if (total >= SIZE_MAX / sizeof(float))
         return sal_fail(err, SAL_ERR_MEMORY, "out of memory: buffers for a %dx%dx%d input exceed the address space",
                         plan->batch, plan->height, plan->width);
-    plan->arena = malloc((arena + SPARE_FLOATS) * sizeof(float));
-    plan->scratch = malloc((scratch + plan->tmp_floats + SPARE_FLOATS) * sizeof(float));
+    fit_buffer(&plan->arena, &plan->arena_capacity, arena);
+    fit_buffer(&plan->scratch, &plan->scratch_capacity, scratch + plan->tmp_floats);
     plan->arena_floats = arena;
     plan->scratch_floats = scratch;
     if (!plan->arena || !plan->scratch)
@@ -256,7 +279,7 @@ static int check_logits(const sal_context *ctx, sal_shape s, sal_error *err) {
 int sal_plan_prepare(const sal_context *ctx, sal_plan *plan, sal_plan_kind kind, int batch, int height, int width,
                      sal_error *err) {
     if (plan->ready && plan->batch == batch && plan->height == height && plan->width == width) return SAL_OK;
-    sal_plan_release(plan);
+    release_tables(plan);
     int n = ctx->graph->n_nodes;
     if (!alloc_tables(plan, n)) {
         sal_plan_release(plan);
