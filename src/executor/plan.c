@@ -137,6 +137,14 @@ static int fusion_source(const sal_context *ctx, int a) {
     return p;
 }
 
+/* The convolution whose buffer node i shares because i's activation runs
+ * inside it (choose_fusions), or -1. */
+static int fused_into(const sal_context *ctx, const sal_plan *plan, int i) {
+    const sal_node *node = &ctx->graph->nodes[i];
+    int p = node->n_inputs == 1 ? node->inputs[0] : -1;
+    return p >= 0 && plan->fused[p] ? p : -1;
+}
+
 static void choose_fusions(const sal_context *ctx, sal_plan *plan) {
     for (int a = 1; a <= ctx->logits; a++) {
         int p = fusion_source(ctx, a);
@@ -204,12 +212,11 @@ static int resolve_node(const sal_context *ctx, sal_plan *plan, int i, sal_error
  * one it has when that is large enough: methods alternate between batch
  * sizes (a full batch, then the rest), and a fresh block of that size costs
  * page faults on every first touch. */
-static int fit_buffer(float **buffer, size_t *capacity, size_t floats) {
-    if (*buffer && floats + SPARE_FLOATS <= *capacity) return 1;
+static void fit_buffer(float **buffer, size_t *capacity, size_t floats) {
+    if (*buffer && floats + SPARE_FLOATS <= *capacity) return;
     free(*buffer);
     *buffer = malloc((floats + SPARE_FLOATS) * sizeof(float));
     *capacity = *buffer ? floats + SPARE_FLOATS : 0;
-    return *buffer != NULL;
 }
 
 /* Sizes the arena and the scratch (the kernels' part, then the temporaries). */
@@ -244,24 +251,20 @@ static int layout_memory(const sal_context *ctx, sal_plan *plan, sal_plan_kind k
         if (iv[i].size > largest) largest = iv[i].size;
         size_t s = node_scratch(ctx, plan, i);
         if (s > scratch) scratch = s;
-    }
-    /* A fused activation shares its convolution's buffer, which lives as long as both. */
-    for (int i = 1; i <= L; i++) {
-        int p = ctx->graph->nodes[i].n_inputs == 1 ? ctx->graph->nodes[i].inputs[0] : -1;
-        if (p < 0 || !plan->fused[p]) continue;
-        if (iv[i].end > iv[p].end) iv[p].end = iv[i].end;
-        iv[i].size = 0;
+        /* A fused activation has no buffer of its own: its convolution's lives as long as both. */
+        int p = fused_into(ctx, plan, i);
+        if (p >= 0 && iv[i].end > iv[p].end) iv[p].end = iv[i].end;
     }
     int placed = 0;
     for (int k = 0; k < n; k++)
-        if (iv[k].size > 0 || k > L) iv[placed++] = iv[k];
+        if (k > L || fused_into(ctx, plan, k) < 0) iv[placed++] = iv[k];
     for (int k = 0; k < placed; k++) all_sizes = add_saturating(all_sizes, iv[k].size);
     /* No offset + size exceeds the sum of all sizes: if that fits, placing cannot overflow. */
     size_t arena = all_sizes < SIZE_MAX ? place_intervals(iv, placed) : SIZE_MAX;
     free(iv);
-    for (int i = 1; i <= L; i++) {
-        int p = ctx->graph->nodes[i].n_inputs == 1 ? ctx->graph->nodes[i].inputs[0] : -1;
-        if (p >= 0 && plan->fused[p]) plan->value_offset[i] = plan->value_offset[p];
+    for (int i = 0; i <= L; i++) {
+        int p = fused_into(ctx, plan, i);
+        if (p >= 0) plan->value_offset[i] = plan->value_offset[p];
     }
     plan->tmp_floats = (kind == SAL_PLAN_BACKWARD) ? add_saturating(largest, largest) : 0;
     return alloc_buffers(plan, arena, round_up(scratch), err);

@@ -13,11 +13,6 @@
 #include "kernels.h"
 #include "simd.h"
 
-/* Lane masks: all ones where a comparison holds. */
-typedef int sal_vmask __attribute__((vector_size(SAL_VF_WIDTH * 4)));
-
-SAL_INLINE sal_vf keep_where(sal_vmask mask, sal_vf v) { return (sal_vf)(mask & (sal_vmask)v); }
-
 /* exp(-|x|) never overflows, so neither branch can produce inf/inf. */
 static float sigmoid(float x) {
     float e = expf(-fabsf(x));
@@ -87,7 +82,7 @@ static void relu_backward(sal_kernel_relu_rule rule, const float *y, const float
     for (; i + SAL_VF_WIDTH <= count; i += SAL_VF_WIDTH) {
         sal_vf v = sal_vf_load(y + i), g = sal_vf_load(dy + i);
         sal_vmask keep = (((v > zero) & (v < top)) | place_all) & ((g > zero) | sign_all);
-        sal_vf_store(dx + i, keep_where(keep, g));
+        sal_vf_store(dx + i, sal_vf_keep_where(keep, g));
     }
     for (; i < count; i++) {
         int inside = (y[i] > 0.0f && y[i] < upper) || any_place, sign = dy[i] > 0.0f || any_sign;

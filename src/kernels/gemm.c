@@ -79,19 +79,15 @@ SAL_INLINE sal_vf load_lanes(const float *row, int nr, int v) {
     return lanes ? sal_vf_load_partial(row + v * VW, lanes) : sal_vf_zero();
 }
 
-typedef int vmask __attribute__((vector_size(VW * 4)));
-
-SAL_INLINE sal_vf keep_where(vmask mask, sal_vf v) { return (sal_vf)(mask & (vmask)v); }
-
 /* The fused activation, lane by lane as activation.c computes it: ReLU is
  * x > 0 ? x : 0, ReLU6 x < 0 ? 0 : x > 6 ? 6 : x. */
 SAL_INLINE sal_vf activate(sal_kernel_activation fused, sal_vf v) {
-    if (fused == SAL_K_RELU) return keep_where(v > sal_vf_zero(), v);
+    if (fused == SAL_K_RELU) return sal_vf_keep_where(v > sal_vf_zero(), v);
     if (fused != SAL_K_RELU6) return v;
     sal_vf six = sal_vf_splat(6.0f);
-    v = keep_where(~(v < sal_vf_zero()), v);
-    vmask above = v > six;
-    return (sal_vf)((above & (vmask)six) | (~above & (vmask)v));
+    v = sal_vf_keep_where(~(v < sal_vf_zero()), v);
+    sal_vmask above = v > six;
+    return (sal_vf)((sal_vmask)sal_vf_keep_where(above, six) | (sal_vmask)sal_vf_keep_where(~above, v));
 }
 
 SAL_INLINE void store_tile_row(const tile_args *t, float *c, const sal_vf *acc) {

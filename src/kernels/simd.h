@@ -38,6 +38,12 @@ SAL_INLINE void sal_vf_store_partial(float *p, sal_vf v, int n) {
     __builtin_memcpy(p, &v, (size_t)n * sizeof(float));
 }
 
+/* Lane masks, as comparisons of sal_vf give them: all ones where one holds. */
+typedef int sal_vmask __attribute__((vector_size(SAL_VF_WIDTH * 4)));
+
+/* v where mask is set, +0 elsewhere. */
+SAL_INLINE sal_vf sal_vf_keep_where(sal_vmask mask, sal_vf v) { return (sal_vf)(mask & (sal_vmask)v); }
+
 /* y[i] += x[i] * s for i < n. */
 SAL_INLINE void sal_axpy(float *y, const float *x, float s, int n) {
     sal_vf sv = sal_vf_splat(s);
