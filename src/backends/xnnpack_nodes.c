@@ -72,11 +72,17 @@ static int prepare_node(sal_context *ctx, int i, const sal_window *win, sal_dims
     }
 }
 
+/* A convolution reading through a folded pad gets the operators of both
+ * ways to run it: a call that asks for the pad runs it as declared. */
 int sal_xnn_nodes_prepare(sal_context *ctx, const sal_plan *plan, int backward, sal_error *err) {
     for (int i = 1; i <= ctx->logits; i++) {
         if (!ctx->ops[i].on_xnn) continue;
         const sal_node *node = &ctx->graph->nodes[i];
         int status = prepare_node(ctx, i, &plan->windows[i], sal_dims_of(plan->shapes[node->inputs[0]]),
+                                  sal_dims_of(plan->shapes[i]), backward, err);
+        sal_window_input folded = sal_plan_window_input(ctx, plan, i, -1);
+        if (status == SAL_OK && folded.node != node->inputs[0])
+            status = prepare_node(ctx, i, folded.window, sal_dims_of(plan->shapes[folded.node]),
                                   sal_dims_of(plan->shapes[i]), backward, err);
         if (status != SAL_OK) return status;
     }
@@ -161,15 +167,16 @@ static int check_overflow(const sal_node *node, const float *y, size_t count, sa
                     "preprocessing", node->name);
 }
 
-static int run_forward(sal_context *ctx, const sal_plan *plan, int i, sal_error *err) {
+static int run_forward(sal_context *ctx, const sal_plan *plan, int i, int layer, sal_error *err) {
     const sal_node *node = &ctx->graph->nodes[i];
     const sal_xnn_node_op *op = &ctx->ops[i].xnn;
     sal_xnn_pool pool = ctx->xnn_pool;
-    int in = node->inputs[0];
+    sal_window_input read = sal_plan_window_input(ctx, plan, i, layer);
+    int in = read.node;
     const float *x = sal_plan_value(plan, in);
     float *y = sal_plan_value(plan, i);
     sal_dims xd = sal_dims_of(plan->shapes[in]), yd = sal_dims_of(plan->shapes[i]);
-    const sal_window *win = &plan->windows[i];
+    const sal_window *win = read.window;
     size_t count = sal_shape_count(plan->shapes[i]);
     switch (node->op) {
     case SAL_OP_CONV2D: return sal_xnn_conv2d_forward(&op->conv, pool, win, x, xd, y, yd, err);
@@ -183,20 +190,21 @@ static int run_forward(sal_context *ctx, const sal_plan *plan, int i, sal_error 
     }
 }
 
-int sal_xnn_node_forward(sal_context *ctx, const sal_plan *plan, int i, sal_error *err) {
-    int status = run_forward(ctx, plan, i, err);
+int sal_xnn_node_forward(sal_context *ctx, const sal_plan *plan, int i, int layer, sal_error *err) {
+    int status = run_forward(ctx, plan, i, layer, err);
     if (status != SAL_OK) return status;
     return check_overflow(&ctx->graph->nodes[i], sal_plan_value(plan, i), sal_shape_count(plan->shapes[i]), err);
 }
 
-int sal_xnn_node_backward(sal_context *ctx, const sal_plan *plan, int i, const float *dy, float *dx, int *done,
-                          sal_error *err) {
+int sal_xnn_node_backward(sal_context *ctx, const sal_plan *plan, int i, int layer, const float *dy, float *dx,
+                          int *done, sal_error *err) {
     const sal_node *node = &ctx->graph->nodes[i];
     const sal_xnn_node_op *op = &ctx->ops[i].xnn;
     sal_xnn_pool pool = ctx->xnn_pool;
-    int in = node->inputs[0];
+    sal_window_input read = sal_plan_window_input(ctx, plan, i, layer);
+    int in = read.node;
     sal_dims xd = sal_dims_of(plan->shapes[in]), yd = sal_dims_of(plan->shapes[i]);
-    const sal_window *win = &plan->windows[i];
+    const sal_window *win = read.window;
     *done = 1;
     switch (node->op) {
     case SAL_OP_CONV2D: return sal_xnn_conv2d_backward_input(&op->conv, pool, win, dy, yd, dx, xd, err);

@@ -14,6 +14,7 @@ typedef struct {
     sal_context *ctx;
     const sal_plan *plan;
     sal_kernel_relu_rule rule;
+    int layer;              /* asked for, or -1: runs a pad folded into its reader as declared */
     unsigned char *written; /* per node: gradient holds a value */
     float *tmp;             /* 2 x the largest node */
     sal_error *err;
@@ -94,17 +95,22 @@ static int backward_unary(backward_run *run, int i, const sal_node *node, const 
     const sal_plan *plan = run->plan;
     const sal_node_op *op = &ctx->ops[i];
     int in = node->inputs[0];
+    const sal_window *win = &plan->windows[i];
+    if (node->op == SAL_OP_CONV2D || node->op == SAL_OP_DEPTHWISE_CONV2D) {
+        sal_window_input read = sal_plan_window_input(ctx, plan, i, run->layer);
+        in = read.node;
+        win = read.window;
+    }
     float *dx = grad_target(run, in);
     sal_shape out = plan->shapes[i];
     size_t count = sal_shape_count(out);
     sal_dims xd = sal_dims_of(plan->shapes[in]), yd = sal_dims_of(out);
-    const sal_window *win = &plan->windows[i];
     const float *x = sal_plan_value(plan, in);
     float *scratch = plan->scratch;
 
 #ifdef SAL_HAVE_XNNPACK
     if (op->on_xnn) {
-        int done = 0, status = sal_xnn_node_backward(ctx, plan, i, dy, dx, &done, run->err);
+        int done = 0, status = sal_xnn_node_backward(ctx, plan, i, run->layer, dy, dx, &done, run->err);
         if (status != SAL_OK) return status;
         if (done) {
             grad_commit(run, in, dx);
@@ -168,7 +174,8 @@ static void copy_gradient(const backward_run *run, int i, float *out) {
 int sal_run_backward(sal_context *ctx, sal_plan *plan, const int *targets, sal_relu_rule rule, int layer,
                      float *layer_gradient, float *input_gradient, sal_error *err) {
     unsigned char *written = plan->written;
-    backward_run run = {ctx, plan, (sal_kernel_relu_rule)rule, written, plan->scratch + plan->scratch_floats, err};
+    backward_run run = {ctx, plan, (sal_kernel_relu_rule)rule, layer, written, plan->scratch + plan->scratch_floats,
+                        err};
     int L = ctx->logits;
     memset(written, 0, (size_t)(L + 1));
     seed_logits(&run, targets);

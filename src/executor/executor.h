@@ -65,6 +65,14 @@ typedef struct {
      * applies as it stores, for its only reader, an activation node that then
      * shares its buffer and has nothing left to do (plan.c); 0: none. */
     unsigned char *fused;
+    /* Per node: a ZeroPadding2D that only one convolution or depthwise
+     * convolution reads is folded into it.  pad_fold[pad] is that reader,
+     * pad_fold[reader] the pad (0: none), and fold_windows[reader] the
+     * reader's window with the padding added, over the pad's input: the
+     * padded copy is never made.  A call that asks for the pad as a layer
+     * runs both as declared (sal_plan_window_input). */
+    int *pad_fold;
+    sal_window *fold_windows;
     sal_threadpool *pool;  /* runs the kernels' tasks; NULL runs them on the calling thread */
 } sal_plan;
 
@@ -108,6 +116,29 @@ static inline float *sal_plan_grad(const sal_plan *plan, int node) { return plan
 
 static inline sal_dims sal_dims_of(sal_shape s) { sal_dims d = {s.n, s.h, s.w, s.c}; return d; }
 
+/* Does a run that asks for node `layer` (-1: none) skip node i, a ZeroPadding2D folded into its reader? */
+static inline int sal_plan_skips_pad(const sal_context *ctx, const sal_plan *plan, int i, int layer) {
+    return ctx->graph->nodes[i].op == SAL_OP_ZERO_PAD && plan->pad_fold[i] > 0 && i != layer;
+}
+
+/* The value node i's window slides over, and that window, in a run that
+ * asks for node `layer`: its first input as declared or, past a folded pad
+ * the run skips, the pad's own input. */
+typedef struct {
+    int node;
+    const sal_window *window;
+} sal_window_input;
+
+static inline sal_window_input sal_plan_window_input(const sal_context *ctx, const sal_plan *plan, int i, int layer) {
+    int in = ctx->graph->nodes[i].inputs[0];
+    sal_window_input r = {in, &plan->windows[i]};
+    if (plan->pad_fold[i] > 0 && plan->pad_fold[i] == in && sal_plan_skips_pad(ctx, plan, in, layer)) {
+        r.node = ctx->graph->nodes[in].inputs[0];
+        r.window = &plan->fold_windows[i];
+    }
+    return r;
+}
+
 /* Does node `user`'s backward read the forward value of its input or its own output? (backward.c) */
 int sal_backward_needs_input_value(const sal_node *user);
 int sal_backward_needs_output_value(const sal_node *node);
@@ -122,10 +153,12 @@ int sal_xnn_nodes_create(sal_context *ctx, int n_threads, sal_error *err);
 void sal_xnn_nodes_destroy(sal_context *ctx);
 /* Makes the operators the plan's shapes need (the input gradient's too when backward). */
 int sal_xnn_nodes_prepare(sal_context *ctx, const sal_plan *plan, int backward, sal_error *err);
-int sal_xnn_node_forward(sal_context *ctx, const sal_plan *plan, int node, sal_error *err);
+/* layer: the node the run asks for (-1: none), which decides whether a
+ * convolution reads through a folded pad (sal_plan_window_input). */
+int sal_xnn_node_forward(sal_context *ctx, const sal_plan *plan, int node, int layer, sal_error *err);
 /* *done = 0: the portable kernel computes this node's input gradient. */
-int sal_xnn_node_backward(sal_context *ctx, const sal_plan *plan, int node, const float *dy, float *dx, int *done,
-                          sal_error *err);
+int sal_xnn_node_backward(sal_context *ctx, const sal_plan *plan, int node, int layer, const float *dy, float *dx,
+                          int *done, sal_error *err);
 #endif
 
 #endif

@@ -36,24 +36,31 @@ static void forward_concat(const sal_plan *plan, const sal_node *node, float *y,
     sal_concat_forward(xs, cs, node->n_inputs, out.n, out.h, out.w, y);
 }
 
-/* unfused: the node whose own output is wanted (as a layer), so its
- * activation, if fused (plan.c), runs apart, in place, this time. */
-static int run_node(sal_context *ctx, const sal_plan *plan, int i, int unfused, float *scratch, sal_error *err) {
+/* layer: the node whose own output is wanted, so its activation, if fused
+ * (plan.c), runs apart, in place, this time; and a pad folded into its
+ * reader, if that is the layer, runs. */
+static int run_node(sal_context *ctx, const sal_plan *plan, int i, int layer, float *scratch, sal_error *err) {
     const sal_node *node = &ctx->graph->nodes[i];
     const sal_node_op *op = &ctx->ops[i];
+    if (sal_plan_skips_pad(ctx, plan, i, layer)) return SAL_OK;
 #ifdef SAL_HAVE_XNNPACK
-    if (op->on_xnn) return sal_xnn_node_forward(ctx, plan, i, err);
+    if (op->on_xnn) return sal_xnn_node_forward(ctx, plan, i, layer, err);
 #endif
     sal_shape out = plan->shapes[i];
     size_t count = sal_shape_count(out);
     float *y = sal_plan_value(plan, i);
     int in0 = node->n_inputs > 0 ? node->inputs[0] : -1;
+    const sal_window *win = &plan->windows[i];
+    if (node->op == SAL_OP_CONV2D || node->op == SAL_OP_DEPTHWISE_CONV2D) {
+        sal_window_input read = sal_plan_window_input(ctx, plan, i, layer);
+        in0 = read.node;
+        win = read.window;
+    }
     const float *x = in0 >= 0 ? sal_plan_value(plan, in0) : NULL;
     sal_dims xd = in0 >= 0 ? sal_dims_of(plan->shapes[in0]) : sal_dims_of(out);
     sal_dims yd = sal_dims_of(out);
-    const sal_window *win = &plan->windows[i];
-    sal_kernel_activation fused = i != unfused ? (sal_kernel_activation)plan->fused[i] : SAL_K_LINEAR;
-    int done_by_input = in0 >= 0 && plan->fused[in0] && in0 != unfused;
+    sal_kernel_activation fused = i != layer ? (sal_kernel_activation)plan->fused[i] : SAL_K_LINEAR;
+    int done_by_input = in0 >= 0 && plan->fused[in0] && in0 != layer;
 
     switch (node->op) {
     case SAL_OP_INPUT: break; /* written by sal_run_forward */

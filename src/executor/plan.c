@@ -78,11 +78,16 @@ static size_t node_scratch(const sal_context *ctx, const sal_plan *plan, int i) 
     const sal_node *node = &ctx->graph->nodes[i];
     if (node->op != SAL_OP_CONV2D && node->op != SAL_OP_DEPTHWISE_CONV2D) return 0;
     if (ctx->ops[i].on_xnn) return 0;
-    sal_dims x = sal_dims_of(plan->shapes[node->inputs[0]]);
-    sal_dims y = sal_dims_of(plan->shapes[i]);
-    if (node->op == SAL_OP_CONV2D)
-        return sal_conv2d_scratch_floats(&ctx->ops[i].conv, x, y, &plan->windows[i]);
-    return sal_depthwise_scratch_floats(&ctx->ops[i].depthwise, x, y, &plan->windows[i]);
+    size_t most = 0;
+    for (int folded = 0; folded <= 1; folded++) { /* a folded pad may be run as declared */
+        /* layer -1 folds, node i's input does not */
+        sal_window_input in = sal_plan_window_input(ctx, plan, i, folded ? -1 : node->inputs[0]);
+        sal_dims x = sal_dims_of(plan->shapes[in.node]), y = sal_dims_of(plan->shapes[i]);
+        size_t s = node->op == SAL_OP_CONV2D ? sal_conv2d_scratch_floats(&ctx->ops[i].conv, x, y, in.window)
+                                             : sal_depthwise_scratch_floats(&ctx->ops[i].depthwise, x, y, in.window);
+        if (s > most) most = s;
+    }
+    return most;
 }
 
 static int alloc_tables(sal_plan *plan, int n) {
@@ -93,7 +98,10 @@ static int alloc_tables(sal_plan *plan, int n) {
     plan->broadcast = calloc((size_t)n, sizeof *plan->broadcast);
     plan->value_offset = calloc((size_t)n, sizeof *plan->value_offset);
     plan->grad_offset = calloc((size_t)n, sizeof *plan->grad_offset);
-    return plan->written && plan->fused && plan->shapes && plan->windows && plan->broadcast && plan->value_offset && plan->grad_offset;
+    plan->pad_fold = calloc((size_t)n, sizeof *plan->pad_fold);
+    plan->fold_windows = calloc((size_t)n, sizeof *plan->fold_windows);
+    return plan->written && plan->fused && plan->shapes && plan->windows && plan->broadcast && plan->value_offset &&
+           plan->grad_offset && plan->pad_fold && plan->fold_windows;
 }
 
 /* Everything but the arena and the scratch, which a new shape may reuse. */
@@ -105,6 +113,10 @@ static void release_tables(sal_plan *plan) {
     free(plan->broadcast);
     free(plan->value_offset);
     free(plan->grad_offset);
+    free(plan->pad_fold);
+    free(plan->fold_windows);
+    plan->pad_fold = NULL;
+    plan->fold_windows = NULL;
     plan->written = plan->fused = NULL;
     plan->shapes = NULL;
     plan->windows = NULL;
@@ -152,6 +164,43 @@ static void choose_fusions(const sal_context *ctx, sal_plan *plan) {
     }
 }
 
+/* The only node that reads node i, or -1. */
+static int only_reader(const sal_context *ctx, int i) {
+    int reader = -1;
+    for (int j = i + 1; j <= ctx->logits; j++)
+        for (int k = 0; k < ctx->graph->nodes[j].n_inputs; k++)
+            if (ctx->graph->nodes[j].inputs[k] == i) {
+                if (reader >= 0) return -1;
+                reader = j;
+            }
+    return reader;
+}
+
+/* Zero padding followed by a convolution is the convolution with more
+ * padding: the window's taps past the unpadded input read zeros already
+ * (the kernels and XNNPACK take the padding after the input from the output
+ * size).  Pools differ: their padding is not zeros. */
+static void choose_pad_folds(const sal_context *ctx, sal_plan *plan) {
+    for (int p = 1; p < ctx->logits; p++) {
+        const sal_node *pad = &ctx->graph->nodes[p];
+        if (pad->op != SAL_OP_ZERO_PAD || pad->n_inputs != 1 || pad->pad_top < 0 || pad->pad_left < 0) continue;
+        int c = only_reader(ctx, p);
+        if (c < 0) continue;
+        const sal_node *reader = &ctx->graph->nodes[c];
+        if (reader->op != SAL_OP_CONV2D && reader->op != SAL_OP_DEPTHWISE_CONV2D) continue;
+        plan->pad_fold[p] = c;
+        plan->pad_fold[c] = p;
+        plan->fold_windows[c] = plan->windows[c];
+        plan->fold_windows[c].pad_top += pad->pad_top;
+        plan->fold_windows[c].pad_left += pad->pad_left;
+    }
+}
+
+/* The step of reader j of a value: the reader of a folded pad reads through it. */
+static int reading_step(const sal_context *ctx, const sal_plan *plan, int j) {
+    return ctx->graph->nodes[j].op == SAL_OP_ZERO_PAD && plan->pad_fold[j] > 0 ? plan->pad_fold[j] : j;
+}
+
 /* Interval of node i's value: from its step to its last reader. */
 static interval value_interval(const sal_context *ctx, const sal_plan *plan, sal_plan_kind kind, int i) {
     const sal_graph *g = ctx->graph;
@@ -160,7 +209,7 @@ static interval value_interval(const sal_context *ctx, const sal_plan *plan, sal
         const sal_node *user = &g->nodes[j];
         for (int k = 0; k < user->n_inputs; k++) {
             if (user->inputs[k] != i) continue;
-            if (j > end) end = j;
+            if (reading_step(ctx, plan, j) > end) end = reading_step(ctx, plan, j);
             /* The first such reader runs its backward step last. */
             if (kind == SAL_PLAN_BACKWARD && sal_backward_needs_input_value(user) && 2 * L + 1 - j > end)
                 end = 2 * L + 1 - j;
@@ -182,7 +231,8 @@ static interval grad_interval(const sal_context *ctx, const sal_plan *plan, int 
     int L = ctx->logits, last_user = i;
     for (int j = i + 1; j <= L; j++)
         for (int k = 0; k < g->nodes[j].n_inputs; k++)
-            if (g->nodes[j].inputs[k] == i) last_user = j;
+            if (g->nodes[j].inputs[k] == i && reading_step(ctx, plan, j) > last_user)
+                last_user = reading_step(ctx, plan, j);
     int start = (i == L) ? L + 1 : 2 * L + 1 - last_user;
     interval iv = {round_up(sal_shape_count(plan->shapes[i])), start, 2 * L + 1 - i, NULL};
     return iv;
@@ -295,6 +345,7 @@ int sal_plan_prepare(const sal_context *ctx, sal_plan *plan, sal_plan_kind kind,
     if (status == SAL_OK) status = check_logits(ctx, plan->shapes[ctx->logits], err);
     for (int i = 0; status == SAL_OK && i <= ctx->logits; i++) status = resolve_node(ctx, plan, i, err);
     if (status == SAL_OK) choose_fusions(ctx, plan);
+    if (status == SAL_OK) choose_pad_folds(ctx, plan);
     if (status == SAL_OK) status = layout_memory(ctx, plan, kind, err);
     if (status != SAL_OK) {
         sal_plan_release(plan);

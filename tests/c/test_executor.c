@@ -444,6 +444,109 @@ static void test_branches(void) {
     free_model(m);
 }
 
+enum { ZH = 7, ZW = 6, ZC = 3, Z_IN = ZH * ZW * ZC, Z_CLASSES = 3 };
+enum { ZP_H = ZH + 1 + 2, ZP_W = ZW + 0 + 1, Z_PAD = ZP_H * ZP_W * ZC };     /* pad (1,2),(0,1) */
+enum { ZR_H = (ZP_H - 3) / 2 + 1, ZR_W = (ZP_W - 3) / 2 + 1, ZR_C = 4, Z_ACT = ZR_H * ZR_W * ZR_C };
+enum { Z_PAD2 = (ZR_H + 2) * (ZR_W + 2) * ZR_C };                            /* pad2 1 all round */
+
+/* input 7x6x3 -> pad (1,2),(0,1) -> conv 3x3/2 valid (4) -> tanh -> pad2 1
+ * -> depthwise 3x3 same -> global avg -> dense 3: both pads are folded into
+ * the convolutions that read them. */
+static sal_model *build_padded_model(void) {
+    sal_model *m = new_model(ZH, ZW, ZC, Z_CLASSES);
+    sal_graph *g = &m->graph;
+    int pad = add(g, SAL_OP_ZERO_PAD, "pad", 0, -1);
+    g->nodes[pad].pad_top = 1, g->nodes[pad].pad_bottom = 2, g->nodes[pad].pad_right = 1;
+    int conv = add(g, SAL_OP_CONV2D, "conv", pad, -1);
+    set_conv(&g->nodes[conv], 3, 2, ZC, ZR_C, SAL_PAD_VALID);
+    int act = add(g, SAL_OP_ACTIVATION, "tanh", conv, -1);
+    g->nodes[act].act = SAL_ACT_TANH; /* smooth, for the finite differences */
+    int pad2 = add(g, SAL_OP_ZERO_PAD, "pad2", act, -1);
+    sal_node *p2 = &g->nodes[pad2];
+    p2->pad_top = p2->pad_bottom = p2->pad_left = p2->pad_right = 1;
+    int dw = add(g, SAL_OP_DEPTHWISE_CONV2D, "dw", pad2, -1);
+    sal_node *d = &g->nodes[dw];
+    d->kh = d->kw = 3;
+    d->stride_h = d->stride_w = d->dilation_h = d->dilation_w = d->depth_multiplier = 1;
+    d->padding = SAL_PAD_SAME;
+    d->in_channels = ZR_C;
+    d->weights = random_array(3 * 3 * ZR_C, 0.5f);
+    d->bias = random_array(ZR_C, 0.1f);
+    int gap = add(g, SAL_OP_GLOBAL_AVG_POOL, "gap", dw, -1);
+    int fc = add(g, SAL_OP_DENSE, "fc", gap, -1);
+    set_dense(&g->nodes[fc], ZR_C, Z_CLASSES);
+    for (int k = 0; k < ZR_C * Z_CLASSES; k++) g->nodes[fc].weights[k] *= 20.0f;
+    g->output = fc;
+    return m;
+}
+
+/* The padded tensor's inner part, pad rows top/left away: gradients of a pad
+ * go back to its input by cropping.  Returns how many cells outside it are
+ * not zero. */
+static int crop(const float *padded, int h, int w, int c, int top, int left, int padded_h, int padded_w,
+                float *out) {
+    int nonzero = 0;
+    for (int y = 0; y < padded_h; y++)
+        for (int u = 0; u < padded_w; u++)
+            for (int k = 0; k < c; k++) {
+                float v = padded[((size_t)y * padded_w + u) * c + k];
+                int inside = y >= top && y < top + h && u >= left && u < left + w;
+                if (inside) out[((size_t)(y - top) * w + u - left) * c + k] = v;
+                else nonzero += v != 0.0f;
+            }
+    return nonzero;
+}
+
+static void check_close_on(const char *backend, const float *a, const float *b, int n, double atol, double rtol,
+                           const char *what) {
+    char message[160];
+    snprintf(message, sizeof message, "%s: %s", backend, what);
+    CHECK_CLOSE(a, b, n, atol, rtol, message);
+}
+
+/* A run reads through the folded pads; one that asks for a pad runs it.
+ * Finite differences check the folded run; the pads' activations are the
+ * zero-padded values of their inputs and their gradients, cropped, are their
+ * inputs' gradients; and asking for a pad leaves the input gradient as it was. */
+static void test_folded_pads(sal_backend backend) {
+    const char *name = sal_backend_name(backend);
+    sal_model *m = build_padded_model();
+    float *x = random_array(Z_IN, 1.0f);
+    float grad[Z_IN];
+    check_input_gradient(m, x, 1, grad, "padded net");
+    sal_error err;
+    sal_context *ctx = sal_context_create_backend(m, 2, backend, &err);
+    CHECK(ctx != NULL, "%s: context: %s", name, err.message);
+    if (!ctx) return;
+    int target = 1;
+    float pad_act[Z_PAD], pad_grad[Z_PAD], g1[Z_IN], cropped[Z_IN];
+    float tanh_act[Z_ACT], tanh_grad[Z_ACT], pad2_act[Z_PAD2], pad2_grad[Z_PAD2], g2[Z_IN], inner[Z_ACT];
+    sal_backward_request at_pad = {.targets = &target, .layer = "pad", .layer_activation = pad_act,
+                                   .layer_gradient = pad_grad, .input_gradient = g1};
+    sal_backward_request at_tanh = {.targets = &target, .layer = "tanh", .layer_activation = tanh_act,
+                                    .layer_gradient = tanh_grad, .input_gradient = grad};
+    sal_backward_request at_pad2 = {.targets = &target, .layer = "pad2", .layer_activation = pad2_act,
+                                    .layer_gradient = pad2_grad, .input_gradient = g2};
+    CHECK(sal_backward(ctx, x, 1, ZH, ZW, &at_tanh, &err) == SAL_OK, "%s: at tanh: %s", name, err.message);
+    CHECK(sal_backward(ctx, x, 1, ZH, ZW, &at_pad, &err) == SAL_OK, "%s: at pad: %s", name, err.message);
+    CHECK(sal_backward(ctx, x, 1, ZH, ZW, &at_pad2, &err) == SAL_OK, "%s: at pad2: %s", name, err.message);
+    check_close_on(name, g1, grad, Z_IN, 1e-6, 1e-5, "input gradient asking for pad");
+    check_close_on(name, g2, grad, Z_IN, 1e-6, 1e-5, "input gradient asking for pad2");
+    int pad_zeros = crop(pad_act, ZH, ZW, ZC, 1, 0, ZP_H, ZP_W, cropped);
+    check_close_on(name, cropped, x, Z_IN, 0, 0, "pad's activation, cropped");
+    crop(pad_grad, ZH, ZW, ZC, 1, 0, ZP_H, ZP_W, cropped);
+    check_close_on(name, cropped, grad, Z_IN, 1e-6, 1e-5, "pad's gradient, cropped");
+    int pad2_zeros = crop(pad2_act, ZR_H, ZR_W, ZR_C, 1, 1, ZR_H + 2, ZR_W + 2, inner);
+    check_close_on(name, inner, tanh_act, Z_ACT, 0, 0, "pad2's activation, cropped");
+    crop(pad2_grad, ZR_H, ZR_W, ZR_C, 1, 1, ZR_H + 2, ZR_W + 2, inner);
+    check_close_on(name, inner, tanh_grad, Z_ACT, 1e-6, 1e-5, "pad2's gradient, cropped");
+    CHECK(pad_zeros == 0 && pad2_zeros == 0, "%s: %d and %d padding cells are not zero", name, pad_zeros,
+          pad2_zeros);
+    free(x);
+    sal_context_free(ctx);
+    free_model(m);
+}
+
 /* input 5x4x2 -> conv 3x3 same (3) -> batch norm -> relu -> global avg -> dense 3 */
 enum { FH = 5, FW = 4, FC = 2, F_OUT = 3, F_IN = FH * FW * FC, F_ACT = FH * FW * F_OUT };
 static sal_model *build_conv_bn_model(unsigned seed) {
@@ -575,6 +678,8 @@ int main(void) {
     test_named_layers();
     test_errors();
     test_branches();
+    test_folded_pads(SAL_BACKEND_PORTABLE);
+    if (sal_backend_available(SAL_BACKEND_XNNPACK)) test_folded_pads(SAL_BACKEND_XNNPACK);
     test_folded_batch_norm();
     test_spatial_output();
     return check_report();
