@@ -20,6 +20,10 @@ typedef struct {
     sal_error *err;
 } backward_run;
 
+/* written[] per node: no gradient yet, a gradient, or (PASSED_ON) its input's
+ * gradient already: a gateable activation whose reader took its step. */
+enum { GRAD_NONE = 0, GRAD_HELD = 1, GRAD_PASSED_ON = 2 };
+
 /* Where a single-input node computes its input's gradient: straight into
  * that gradient's buffer when nothing is there yet, else a temporary. */
 static float *grad_target(backward_run *run, int node) {
@@ -35,7 +39,7 @@ static void grad_commit(backward_run *run, int node, const float *dx) {
         if (run->written[node]) sal_spans_accumulate(run->plan->pool, g, dx, count);
         else sal_spans_copy(run->plan->pool, g, dx, count);
     }
-    run->written[node] = 1;
+    run->written[node] = GRAD_HELD;
 }
 
 /* What the backward steps below read besides gradients (plan.c keeps these values alive). */
@@ -101,6 +105,13 @@ static int backward_unary(backward_run *run, int i, const sal_node *node, const 
         in = read.node;
         win = read.window;
     }
+    /* The backward step of the activation read, taken as dx is stored (plan.c's gateable). */
+    sal_kernel_gate gate = {SAL_K_LINEAR, run->rule, NULL};
+    if ((node->op == SAL_OP_CONV2D || node->op == SAL_OP_DEPTHWISE_CONV2D) && plan->gateable[in] && in != run->layer) {
+        gate.act = (sal_kernel_activation)ctx->graph->nodes[in].act;
+        gate.y = sal_plan_value(plan, in);
+    }
+    const sal_kernel_gate *gated = gate.y ? &gate : NULL;
     float *dx = grad_target(run, in);
     sal_shape out = plan->shapes[i];
     size_t count = sal_shape_count(out);
@@ -119,9 +130,9 @@ static int backward_unary(backward_run *run, int i, const sal_node *node, const 
     }
 #endif
     switch (node->op) {
-    case SAL_OP_CONV2D: sal_conv2d_backward_input(&op->conv, plan->pool, win, dy, yd, dx, xd, scratch); break;
+    case SAL_OP_CONV2D: sal_conv2d_backward_input(&op->conv, plan->pool, win, dy, yd, dx, xd, scratch, gated); break;
     case SAL_OP_DEPTHWISE_CONV2D:
-        sal_depthwise_backward_input(&op->depthwise, plan->pool, win, dy, yd, dx, xd, scratch);
+        sal_depthwise_backward_input(&op->depthwise, plan->pool, win, dy, yd, dx, xd, scratch, gated);
         break;
     case SAL_OP_AFFINE: sal_affine_backward(dy, node->scale, dx, count, out.c); break;
     case SAL_OP_ACTIVATION:
@@ -137,12 +148,17 @@ static int backward_unary(backward_run *run, int i, const sal_node *node, const 
     default: sal_spans_copy(plan->pool, dx, dy, count); break; /* reshape, identity */
     }
     grad_commit(run, in, dx);
+    if (gated) run->written[in] = GRAD_PASSED_ON;
     return SAL_OK;
 }
 
 static int backward_node(backward_run *run, int i) {
     const sal_node *node = &run->ctx->graph->nodes[i];
     const float *dy = sal_plan_grad(run->plan, i);
+    if (run->written[i] == GRAD_PASSED_ON) { /* the buffer it shares with its input holds the input's gradient */
+        run->written[node->inputs[0]] = GRAD_HELD;
+        return SAL_OK;
+    }
     switch (node->op) {
     case SAL_OP_INPUT: break;
     case SAL_OP_ADD: backward_add(run, node, dy); break;
@@ -160,7 +176,7 @@ static void seed_logits(backward_run *run, const int *targets) {
     size_t per_image = sal_shape_count(s) / (size_t)s.n;
     memset(g, 0, sal_shape_count(s) * sizeof *g);
     for (int b = 0; b < s.n; b++) g[(size_t)b * per_image + (size_t)targets[b]] = 1.0f;
-    run->written[L] = 1;
+    run->written[L] = GRAD_HELD;
 }
 
 /* Node i's complete gradient; zeros when no path from the logits reaches it. */

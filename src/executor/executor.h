@@ -73,6 +73,13 @@ typedef struct {
      * runs both as declared (sal_plan_window_input). */
     int *pad_fold;
     sal_window *fold_windows;
+    /* Per node: 1 for a ReLU or ReLU6 that alone reads its input and that
+     * only a portable convolution reads (maybe past a folded pad).  Its
+     * gradient shares a buffer with its input's, so its backward step runs
+     * in place, or is taken by that convolution as it stores its input
+     * gradient (sal_kernel_gate) when the run does not ask for the
+     * activation as a layer (backward.c). */
+    unsigned char *gateable;
     sal_threadpool *pool;  /* runs the kernels' tasks; NULL runs them on the calling thread */
 } sal_plan;
 

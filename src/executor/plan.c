@@ -100,7 +100,8 @@ static int alloc_tables(sal_plan *plan, int n) {
     plan->grad_offset = calloc((size_t)n, sizeof *plan->grad_offset);
     plan->pad_fold = calloc((size_t)n, sizeof *plan->pad_fold);
     plan->fold_windows = calloc((size_t)n, sizeof *plan->fold_windows);
-    return plan->written && plan->fused && plan->shapes && plan->windows && plan->broadcast && plan->value_offset &&
+    plan->gateable = calloc((size_t)n, 1);
+    return plan->gateable && plan->written && plan->fused && plan->shapes && plan->windows && plan->broadcast && plan->value_offset &&
            plan->grad_offset && plan->pad_fold && plan->fold_windows;
 }
 
@@ -115,6 +116,8 @@ static void release_tables(sal_plan *plan) {
     free(plan->grad_offset);
     free(plan->pad_fold);
     free(plan->fold_windows);
+    free(plan->gateable);
+    plan->gateable = NULL;
     plan->pad_fold = NULL;
     plan->fold_windows = NULL;
     plan->written = plan->fused = NULL;
@@ -194,6 +197,22 @@ static void choose_pad_folds(const sal_context *ctx, sal_plan *plan) {
         plan->fold_windows[c].pad_top += pad->pad_top;
         plan->fold_windows[c].pad_left += pad->pad_left;
     }
+}
+
+/* Is node a gateable (see sal_plan)?  Needs the pad folds. */
+static int gateable(const sal_context *ctx, const sal_plan *plan, int a) {
+    const sal_node *node = &ctx->graph->nodes[a];
+    if (node->op != SAL_OP_ACTIVATION || node->n_inputs != 1) return 0;
+    if ((node->act != SAL_ACT_RELU && node->act != SAL_ACT_RELU6) || only_reader(ctx, node->inputs[0]) != a) return 0;
+    int c = only_reader(ctx, a);
+    if (c < 0) return 0;
+    if (ctx->graph->nodes[c].op == SAL_OP_ZERO_PAD && plan->pad_fold[c] > 0) c = plan->pad_fold[c];
+    const sal_node *reader = &ctx->graph->nodes[c];
+    return (reader->op == SAL_OP_CONV2D || reader->op == SAL_OP_DEPTHWISE_CONV2D) && !ctx->ops[c].on_xnn;
+}
+
+static void choose_gates(const sal_context *ctx, sal_plan *plan) {
+    for (int a = 1; a <= ctx->logits; a++) plan->gateable[a] = (unsigned char)gateable(ctx, plan, a);
 }
 
 /* The step of reader j of a value: the reader of a folded pad reads through it. */
@@ -297,6 +316,9 @@ static int layout_memory(const sal_context *ctx, sal_plan *plan, sal_plan_kind k
         if (kind == SAL_PLAN_BACKWARD) {
             iv[L + 1 + i] = grad_interval(ctx, plan, i);
             iv[L + 1 + i].offset = &plan->grad_offset[i];
+            /* A gateable activation's gradient lives in its input's buffer, from its own first write. */
+            int in = plan->gateable[i] ? ctx->graph->nodes[i].inputs[0] : -1;
+            if (in >= 0 && iv[L + 1 + i].start < iv[L + 1 + in].start) iv[L + 1 + in].start = iv[L + 1 + i].start;
         }
         if (iv[i].size > largest) largest = iv[i].size;
         size_t s = node_scratch(ctx, plan, i);
@@ -307,7 +329,7 @@ static int layout_memory(const sal_context *ctx, sal_plan *plan, sal_plan_kind k
     }
     int placed = 0;
     for (int k = 0; k < n; k++)
-        if (k > L || fused_into(ctx, plan, k) < 0) iv[placed++] = iv[k];
+        if (k <= L ? fused_into(ctx, plan, k) < 0 : !plan->gateable[k - L - 1]) iv[placed++] = iv[k];
     for (int k = 0; k < placed; k++) all_sizes = add_saturating(all_sizes, iv[k].size);
     /* No offset + size exceeds the sum of all sizes: if that fits, placing cannot overflow. */
     size_t arena = all_sizes < SIZE_MAX ? place_intervals(iv, placed) : SIZE_MAX;
@@ -315,6 +337,8 @@ static int layout_memory(const sal_context *ctx, sal_plan *plan, sal_plan_kind k
     for (int i = 0; i <= L; i++) {
         int p = fused_into(ctx, plan, i);
         if (p >= 0) plan->value_offset[i] = plan->value_offset[p];
+        if (kind == SAL_PLAN_BACKWARD && plan->gateable[i])
+            plan->grad_offset[i] = plan->grad_offset[ctx->graph->nodes[i].inputs[0]];
     }
     plan->tmp_floats = (kind == SAL_PLAN_BACKWARD) ? add_saturating(largest, largest) : 0;
     return alloc_buffers(plan, arena, round_up(scratch), err);
@@ -346,6 +370,7 @@ int sal_plan_prepare(const sal_context *ctx, sal_plan *plan, sal_plan_kind kind,
     for (int i = 0; status == SAL_OK && i <= ctx->logits; i++) status = resolve_node(ctx, plan, i, err);
     if (status == SAL_OK) choose_fusions(ctx, plan);
     if (status == SAL_OK) choose_pad_folds(ctx, plan);
+    if (status == SAL_OK) choose_gates(ctx, plan);
     if (status == SAL_OK) status = layout_memory(ctx, plan, kind, err);
     if (status != SAL_OK) {
         sal_plan_release(plan);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "kernels.h"
+#include "relu_gate.h"
 #include "simd.h"
 
 /* exp(-|x|) never overflows, so neither branch can produce inf/inf. */
@@ -69,24 +70,17 @@ void sal_activation_forward(sal_kernel_activation act, const float *x, float *y,
     }
 }
 
-/* ReLU-family gradient from the output y: `inside` is 0 < y < upper (the
- * unit is linear there).  standard: dy where inside; guided: also dy > 0;
- * deconvnet: dy > 0 wherever y is.  As masks: keep = (inside | any_place) &
- * (dy > 0 | any_sign), with the two flags set per rule. */
-static void relu_backward(sal_kernel_relu_rule rule, const float *y, const float *dy, float *dx, size_t count,
-                          float upper) {
-    int any_place = rule == SAL_K_RULE_DECONVNET, any_sign = rule == SAL_K_RULE_STANDARD;
-    const sal_vf zero = sal_vf_zero(), top = sal_vf_splat(upper);
-    const sal_vmask place_all = (sal_vmask){0} - any_place, sign_all = (sal_vmask){0} - any_sign;
+/* ReLU-family gradient from the output y (relu_gate.h); dx may be dy. */
+static void relu_backward(sal_kernel_activation act, sal_kernel_relu_rule rule, const float *y, const float *dy,
+                          float *dx, size_t count) {
+    const sal_relu_gate gate = sal_relu_gate_of(act, rule);
     size_t i = 0;
-    for (; i + SAL_VF_WIDTH <= count; i += SAL_VF_WIDTH) {
-        sal_vf v = sal_vf_load(y + i), g = sal_vf_load(dy + i);
-        sal_vmask keep = (((v > zero) & (v < top)) | place_all) & ((g > zero) | sign_all);
-        sal_vf_store(dx + i, sal_vf_keep_where(keep, g));
-    }
-    for (; i < count; i++) {
-        int inside = (y[i] > 0.0f && y[i] < upper) || any_place, sign = dy[i] > 0.0f || any_sign;
-        dx[i] = inside && sign ? dy[i] : 0.0f;
+    for (; i + SAL_VF_WIDTH <= count; i += SAL_VF_WIDTH)
+        sal_vf_store(dx + i, sal_relu_gate_apply(&gate, sal_vf_load(y + i), sal_vf_load(dy + i)));
+    if (i < count) {
+        int rest = (int)(count - i);
+        sal_vf_store_partial(dx + i, sal_relu_gate_apply(&gate, sal_vf_load_partial(y + i, rest),
+                                                         sal_vf_load_partial(dy + i, rest)), rest);
     }
 }
 
@@ -114,10 +108,8 @@ void sal_activation_backward(sal_kernel_activation act, sal_kernel_relu_rule rul
                              size_t count, int channels) {
     switch (act) {
     case SAL_K_RELU:
-        relu_backward(rule, y, dy, dx, count, INFINITY);
-        break;
     case SAL_K_RELU6:
-        relu_backward(rule, y, dy, dx, count, 6.0f);
+        relu_backward(act, rule, y, dy, dx, count);
         break;
     case SAL_K_SIGMOID:
         for (size_t i = 0; i < count; i++) dx[i] = dy[i] * y[i] * (1.0f - y[i]);

@@ -154,6 +154,8 @@ typedef struct {
     const float *dcol;     /* first image of the chunk */
     sal_dims xd, yd;
     float *dx;             /* first image of the chunk */
+    const sal_kernel_gate *gate;
+    const float *gate_y;   /* the gate's y at the chunk's first image */
 } col2im_job;
 
 static void col2im_pixel(const col2im_job *job, const float *dcol_image, int iy, int ix, float *dst) {
@@ -179,8 +181,12 @@ static void col2im_row(void *ctx, int index) {
     int img = index / job->xd.h, iy = index % job->xd.h;
     size_t k = (size_t)job->op->kh * job->op->kw * job->op->cin;
     const float *dcol_image = job->dcol + (size_t)img * job->yd.h * job->yd.w * k;
-    float *dst = job->dx + (size_t)index * job->xd.w * job->xd.c;
-    for (int ix = 0; ix < job->xd.w; ix++, dst += job->xd.c) col2im_pixel(job, dcol_image, iy, ix, dst);
+    size_t row = (size_t)job->xd.w * job->xd.c;
+    float *dst = job->dx + (size_t)index * row;
+    for (int ix = 0; ix < job->xd.w; ix++) col2im_pixel(job, dcol_image, iy, ix, dst + (size_t)ix * job->xd.c);
+    if (job->gate) /* while the row is in cache */
+        sal_activation_backward(job->gate->act, job->gate->rule, NULL, job->gate_y + (size_t)index * row, dst, dst,
+                                row, (int)row);
 }
 
 typedef struct {
@@ -203,23 +209,25 @@ static void zero_unsampled_row(void *ctx, int index) {
         if (ix % sw != 0 || ix / sw >= job->yd.w) sal_zero_floats(row + ix * c, c);
 }
 
+/* The pixels no output reads get a zero gradient, which every gate keeps. */
 static void pointwise_backward(const sal_conv2d_op *op, sal_threadpool *pool, const sal_window *win,
-                               const float *dy, sal_dims yd, float *dx, sal_dims xd) {
+                               const float *dy, sal_dims yd, float *dx, sal_dims xd, const sal_kernel_gate *gate) {
     if (yd.h != xd.h || yd.w != xd.w) {
         unsampled_job job = {win, xd, yd, dx};
         sal_parallel_for(pool, xd.n * xd.h, zero_unsampled_row, &job);
     }
     sal_gemm_args g = pointwise_gemm(op, win, xd, yd);
     g.n = op->cin, g.k = op->cout, g.a = dy, g.a_rows = sal_gemm_plain_rows((size_t)op->cout);
-    g.b_layout = SAL_GEMM_B_TRANSPOSED, g.c = dx;
+    g.b_layout = SAL_GEMM_B_TRANSPOSED, g.c = dx, g.gate = gate;
     sal_gemm_run(pool, &g);
 }
 
 void sal_conv2d_backward_input(const sal_conv2d_op *op, sal_threadpool *pool, const sal_window *win,
-                               const float *dy, sal_dims yd, float *dx, sal_dims xd, float *scratch) {
+                               const float *dy, sal_dims yd, float *dx, sal_dims xd, float *scratch,
+                               const sal_kernel_gate *gate) {
     int k = op->kh * op->kw * op->cin;
     if (is_pointwise(op, xd, yd, win)) {
-        pointwise_backward(op, pool, win, dy, yd, dx, xd);
+        pointwise_backward(op, pool, win, dy, yd, dx, xd, gate);
         return;
     }
     size_t x_image = (size_t)xd.h * xd.w * xd.c, y_image = (size_t)yd.h * yd.w * yd.c;
@@ -231,7 +239,7 @@ void sal_conv2d_backward_input(const sal_conv2d_op *op, sal_threadpool *pool, co
                            .b_layout = SAL_GEMM_B_TRANSPOSED, .c = scratch,
                            .c_rows = sal_gemm_plain_rows((size_t)k)};
         sal_gemm_run(pool, &g);
-        col2im_job job = {op, win, scratch, xd, yd, dx + n0 * x_image};
+        col2im_job job = {op, win, scratch, xd, yd, dx + n0 * x_image, gate, gate ? gate->y + n0 * x_image : NULL};
         sal_parallel_for(pool, count * xd.h, col2im_row, &job);
     }
 }

@@ -186,6 +186,7 @@ typedef struct {
     sal_dims xd, yd;
     float *dst;            /* y (forward) or dx (backward) */
     sal_kernel_activation fused; /* forward */
+    const sal_kernel_gate *gate; /* backward, or NULL */
 } depthwise_job;
 
 /* ------------------------------------------------------------ forward */
@@ -285,7 +286,7 @@ static void forward_row(void *ctx, int index) {
 void sal_depthwise_forward(const sal_depthwise_op *op, sal_threadpool *pool, const sal_window *win,
                            const float *x, sal_dims xd, float *y, sal_dims yd, float *scratch,
                            sal_kernel_activation fused) {
-    depthwise_job job = {op, win, x, xd, yd, y, fused};
+    depthwise_job job = {op, win, x, xd, yd, y, fused, NULL};
     sal_parallel_for(pool, yd.n * yd.h, forward_row, &job);
 }
 
@@ -380,16 +381,20 @@ static void backward_row(void *ctx, int index) {
     const depthwise_job *job = ctx;
     int img = index / job->xd.h, iy = index % job->xd.h;
     const float *dy_image = job->src + (size_t)img * job->yd.h * job->yd.w * job->yd.c;
-    float *dx_row = job->dst + (size_t)index * job->xd.w * job->xd.c;
-    if (uses_runs(job->op)) {
-        backward_row_runs(job, dy_image, iy, dx_row);
-        return;
-    }
-    for (int ix = 0; ix < job->xd.w; ix++) backward_pixel(job, dy_image, iy, ix, dx_row + (size_t)ix * job->xd.c);
+    size_t row = (size_t)job->xd.w * job->xd.c;
+    float *dx_row = job->dst + (size_t)index * row;
+    if (uses_runs(job->op)) backward_row_runs(job, dy_image, iy, dx_row);
+    else
+        for (int ix = 0; ix < job->xd.w; ix++) backward_pixel(job, dy_image, iy, ix, dx_row + (size_t)ix * job->xd.c);
+    const sal_kernel_gate *gate = job->gate;
+    if (gate) /* while the row is in cache */
+        sal_activation_backward(gate->act, gate->rule, NULL, gate->y + (size_t)index * row, dx_row, dx_row, row,
+                                (int)row);
 }
 
 void sal_depthwise_backward_input(const sal_depthwise_op *op, sal_threadpool *pool, const sal_window *win,
-                                  const float *dy, sal_dims yd, float *dx, sal_dims xd, float *scratch) {
-    depthwise_job job = {op, win, dy, xd, yd, dx, SAL_K_LINEAR};
+                                  const float *dy, sal_dims yd, float *dx, sal_dims xd, float *scratch,
+                                  const sal_kernel_gate *gate) {
+    depthwise_job job = {op, win, dy, xd, yd, dx, SAL_K_LINEAR, gate};
     sal_parallel_for(pool, xd.n * xd.h, backward_row, &job);
 }

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "gemm_internal.h"
+#include "relu_gate.h"
 #include "simd.h"
 
 #ifndef SAL_GEMM_MR
@@ -63,6 +64,8 @@ typedef struct {
     int kc, nr;
     int overwrite;         /* first K slice: C = acc + bias; later ones: C += acc */
     sal_kernel_activation fused; /* on the last K slice's store; SAL_K_LINEAR on the others */
+    const sal_relu_gate *gate;   /* on the last K slice's store, or NULL */
+    const float *gate_y[MR]; /* the gate's y at the tile's rows of C */
 } tile_args;
 
 static int min_int(int a, int b) { return a < b ? a : b; }
@@ -90,20 +93,29 @@ SAL_INLINE sal_vf activate(sal_kernel_activation fused, sal_vf v) {
     return (sal_vf)((sal_vmask)sal_vf_keep_where(above, six) | (sal_vmask)sal_vf_keep_where(~above, v));
 }
 
-SAL_INLINE void store_tile_row(const tile_args *t, float *c, const sal_vf *acc) {
+/* The stored value: activated (forward) or gated (backward) on the last K
+ * slice; y is the gate's, at the value's lanes. */
+SAL_INLINE sal_vf finish(const tile_args *t, sal_vf y, sal_vf value) {
+    if (t->gate) return sal_relu_gate_apply(t->gate, y, value);
+    return activate(t->fused, value);
+}
+
+SAL_INLINE void store_tile_row(const tile_args *t, float *c, const float *gate_y, const sal_vf *acc) {
     sal_vf bias[NV];
     for (int v = 0; v < NV; v++)
         bias[v] = t->overwrite && t->bias ? load_lanes(t->bias, t->nr, v) : sal_vf_zero();
     if (t->nr == NR) {
         for (int v = 0; v < NV; v++) {
             sal_vf base = t->overwrite ? bias[v] : sal_vf_load(c + v * VW);
-            sal_vf_store(c + v * VW, activate(t->fused, base + acc[v]));
+            sal_vf y = t->gate ? sal_vf_load(gate_y + v * VW) : sal_vf_zero();
+            sal_vf_store(c + v * VW, finish(t, y, base + acc[v]));
         }
         return;
     }
     for (int v = 0; v < NV && lanes_in(t->nr, v) > 0; v++) {
         sal_vf base = t->overwrite ? bias[v] : load_lanes(c, t->nr, v);
-        sal_vf_store_partial(c + v * VW, activate(t->fused, base + acc[v]), lanes_in(t->nr, v));
+        sal_vf y = t->gate ? load_lanes(gate_y, t->nr, v) : sal_vf_zero();
+        sal_vf_store_partial(c + v * VW, finish(t, y, base + acc[v]), lanes_in(t->nr, v));
     }
 }
 
@@ -125,7 +137,7 @@ SAL_INLINE void tile_kernel(const int mr, const tile_args *t) {
             for (int v = 0; v < NV; v++) acc[r][v] += av * bv[v];
         }
     }
-    for (int r = 0; r < mr; r++) store_tile_row(t, t->c[r], acc[r]);
+    for (int r = 0; r < mr; r++) store_tile_row(t, t->c[r], t->gate_y[r], acc[r]);
 }
 
 #define TILE_CASE(R) case R: tile_kernel(R < MR ? R : MR, t); break;
@@ -211,9 +223,12 @@ static void gemm_block(void *ctx, int index) {
         c_at[i - i0] = sal_gemm_row_offset(&g->c_rows, i);
     }
     float slivers[GROUP * KC * NR];
+    sal_relu_gate gate = sal_relu_gate_of(g->gate ? g->gate->act : SAL_K_RELU,
+                                          g->gate ? g->gate->rule : SAL_K_RULE_STANDARD);
     for (int p0 = 0; p0 < g->k; p0 += KC) {
+        int last = p0 + KC >= g->k;
         tile_args t = {.kc = min_int(KC, g->k - p0), .overwrite = p0 == 0,
-                       .fused = p0 + KC >= g->k ? g->fused : SAL_K_LINEAR};
+                       .fused = last ? g->fused : SAL_K_LINEAR, .gate = last && g->gate ? &gate : NULL};
         for (int jg = j0; jg < j1; jg += GROUP * NR) {
             int jg1 = min_int(j1, jg + GROUP * NR);
             copy_slivers(g, p0, t.kc, jg, jg1, slivers);
@@ -226,6 +241,7 @@ static void gemm_block(void *ctx, int index) {
                     for (int r = 0; r < mr; r++) {
                         t.a[r] = g->a + a_at[i - i0 + r] + p0;
                         t.c[r] = g->c + c_at[i - i0 + r] + j;
+                        if (t.gate) t.gate_y[r] = g->gate->y + c_at[i - i0 + r] + j;
                     }
                     run_tile(mr, &t);
                 }
@@ -262,6 +278,9 @@ static void fill_bias(const sal_gemm_args *g) {
         if (g->bias) memcpy(row, g->bias, (size_t)g->n * sizeof(float));
         else memset(row, 0, (size_t)g->n * sizeof(float));
         sal_activation_forward(g->fused, row, row, (size_t)g->n, g->n);
+        if (g->gate)
+            sal_activation_backward(g->gate->act, g->gate->rule, NULL, g->gate->y + sal_gemm_row_offset(&g->c_rows, i),
+                                    row, row, (size_t)g->n, g->n);
     }
 }
 

@@ -60,6 +60,7 @@ typedef struct {
     float *c;
     sal_gemm_rows c_rows;
     sal_kernel_activation fused; /* applied as C is stored: SAL_K_LINEAR (none), SAL_K_RELU or SAL_K_RELU6 */
+    const sal_kernel_gate *gate; /* or NULL: applied as C is stored, gate->y read at C's offsets */
 } sal_gemm_args;
 
 /* C[m x n] = A[m x k] * B (+ bias). */

@@ -45,6 +45,19 @@ static inline int sal_fusable_activation(sal_kernel_activation act) {
     return act == SAL_K_LINEAR || act == SAL_K_RELU || act == SAL_K_RELU6;
 }
 
+/* Matches sal_relu_rule in saliency.h (same values). */
+typedef enum { SAL_K_RULE_STANDARD = 0, SAL_K_RULE_GUIDED, SAL_K_RULE_DECONVNET } sal_kernel_relu_rule;
+
+/* The backward step of a ReLU or ReLU6 that a convolution's input gradient
+ * takes as it stores dx, when that activation's output is the convolution's
+ * input (`gate`; NULL: none): dx becomes the gradient at the activation's
+ * input, the values of sal_activation_backward, without its pass over memory. */
+typedef struct {
+    sal_kernel_activation act; /* SAL_K_RELU or SAL_K_RELU6 */
+    sal_kernel_relu_rule rule;
+    const float *y;            /* the activation's output: the convolution's input, laid out like dx */
+} sal_kernel_gate;
+
 /* ------------------------------------------------------------ GEMM */
 /* C[m x n] = A[m x k] * B[k x n] (+ bias[n] when bias != NULL), row-major with
  * leading dimensions lda, ldb, ldc. Threads over blocks of rows and columns of C. */
@@ -70,9 +83,10 @@ size_t sal_conv2d_scratch_floats(const sal_conv2d_op *op, sal_dims x, sal_dims y
 void sal_conv2d_forward(const sal_conv2d_op *op, sal_threadpool *pool, const sal_window *win,
                         const float *x, sal_dims xd, float *y, sal_dims yd, float *scratch,
                         sal_kernel_activation fused);
-/* dy: [n,oh,ow,cout] -> dx: [n,h,w,cin] */
+/* dy: [n,oh,ow,cout] -> dx: [n,h,w,cin], gated when gate != NULL */
 void sal_conv2d_backward_input(const sal_conv2d_op *op, sal_threadpool *pool, const sal_window *win,
-                               const float *dy, sal_dims yd, float *dx, sal_dims xd, float *scratch);
+                               const float *dy, sal_dims yd, float *dx, sal_dims xd, float *scratch,
+                               const sal_kernel_gate *gate);
 
 /* --------------------------------------------------- DepthwiseConv2D */
 typedef struct {
@@ -90,7 +104,8 @@ void sal_depthwise_forward(const sal_depthwise_op *op, sal_threadpool *pool, con
                            const float *x, sal_dims xd, float *y, sal_dims yd, float *scratch,
                            sal_kernel_activation fused);
 void sal_depthwise_backward_input(const sal_depthwise_op *op, sal_threadpool *pool, const sal_window *win,
-                                  const float *dy, sal_dims yd, float *dx, sal_dims xd, float *scratch);
+                                  const float *dy, sal_dims yd, float *dx, sal_dims xd, float *scratch,
+                                  const sal_kernel_gate *gate);
 
 /* ------------------------------------------------------------- Dense */
 typedef struct {
@@ -125,8 +140,6 @@ void sal_global_max_pool_forward(const float *x, sal_dims xd, float *y);
 void sal_global_max_pool_backward(const float *x, sal_dims xd, const float *dy, float *dx);
 
 /* -------------------------------------------------------- Activations */
-/* Matches sal_relu_rule in saliency.h (same values). */
-typedef enum { SAL_K_RULE_STANDARD = 0, SAL_K_RULE_GUIDED, SAL_K_RULE_DECONVNET } sal_kernel_relu_rule;
 
 /* x, y: `count` values; softmax works on rows of `channels` values. */
 void sal_activation_forward(sal_kernel_activation act, const float *x, float *y, size_t count, int channels);

@@ -227,7 +227,7 @@ static void test_conv(const conv_case *t) {
     float *scratch = zeros(scratch_n + 1);
     sal_conv2d_forward(&op, portable_pool, &win, x, xd, y, yd, scratch, SAL_K_LINEAR);
     check_op(y, want_y, ny, "portable", "conv forward", t->name);
-    sal_conv2d_backward_input(&op, portable_pool, &win, dy, yd, dx, xd, scratch);
+    sal_conv2d_backward_input(&op, portable_pool, &win, dy, yd, dx, xd, scratch, NULL);
     check_op(dx, want_dx, nx, "portable", "conv dx", t->name);
     sal_conv2d_destroy(&op);
     free(scratch);
@@ -265,7 +265,7 @@ static void test_depthwise(const conv_case *t) {
     float *scratch = zeros(sal_depthwise_scratch_floats(&op, xd, yd, &win) + 1);
     sal_depthwise_forward(&op, portable_pool, &win, x, xd, y, yd, scratch, SAL_K_LINEAR);
     check_op(y, want_y, ny, "portable", "depthwise forward", t->name);
-    sal_depthwise_backward_input(&op, portable_pool, &win, dy, yd, dx, xd, scratch);
+    sal_depthwise_backward_input(&op, portable_pool, &win, dy, yd, dx, xd, scratch, NULL);
     check_op(dx, want_dx, nx, "portable", "depthwise dx", t->name);
     sal_depthwise_destroy(&op);
     free(scratch);

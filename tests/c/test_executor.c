@@ -547,6 +547,109 @@ static void test_folded_pads(sal_backend backend) {
     free_model(m);
 }
 
+enum { GH = 8, GW = 7, GC = 3, G_IN = GH * GW * GC, G_CLASSES = 3, G_MAX = GH * GW * 6 };
+
+static int add_conv(sal_graph *g, const char *name, int in, int k, int stride, int cin, int cout, sal_padding pad) {
+    int node = add(g, SAL_OP_CONV2D, name, in, -1);
+    set_conv(&g->nodes[node], k, stride, cin, cout, pad);
+    return node;
+}
+
+static int add_act(sal_graph *g, const char *name, int in, sal_activation act) {
+    int node = add(g, SAL_OP_ACTIVATION, name, in, -1);
+    g->nodes[node].act = act;
+    return node;
+}
+
+/* input 8x7x3 -> c1 conv 3x3 same (6) -> r1 relu6 -> pad (0,1),(0,1) -> dw
+ * depthwise 3x3/2 valid -> r2 relu -> pw conv 1x1 (5) -> r3 relu -> c3 conv
+ * 3x3 same (4) -> global avg -> dense 3.  r1, r2 and r3 each alone read
+ * their input and are read by one convolution: the convolutions take their
+ * backward steps. */
+static sal_model *build_gated_model(void) {
+    sal_model *m = new_model(GH, GW, GC, G_CLASSES);
+    sal_graph *g = &m->graph;
+    int r1 = add_act(g, "r1", add_conv(g, "c1", 0, 3, 1, GC, 6, SAL_PAD_SAME), SAL_ACT_RELU6);
+    for (int k = 0; k < 3 * 3 * GC * 6; k++) g->nodes[1].weights[k] *= 6.0f; /* outputs past 6 too */
+    int pad = add(g, SAL_OP_ZERO_PAD, "pad", r1, -1);
+    g->nodes[pad].pad_bottom = g->nodes[pad].pad_right = 1;
+    int dw = add(g, SAL_OP_DEPTHWISE_CONV2D, "dw", pad, -1);
+    sal_node *d = &g->nodes[dw];
+    d->kh = d->kw = 3;
+    d->stride_h = d->stride_w = 2;
+    d->dilation_h = d->dilation_w = d->depth_multiplier = 1;
+    d->padding = SAL_PAD_VALID;
+    d->in_channels = 6;
+    d->weights = random_array(3 * 3 * 6, 0.5f);
+    d->bias = random_array(6, 0.2f);
+    int r2 = add_act(g, "r2", dw, SAL_ACT_RELU);
+    int r3 = add_act(g, "r3", add_conv(g, "pw", r2, 1, 1, 6, 5, SAL_PAD_VALID), SAL_ACT_RELU);
+    int gap = add(g, SAL_OP_GLOBAL_AVG_POOL, "gap", add_conv(g, "c3", r3, 3, 1, 5, 4, SAL_PAD_SAME), -1);
+    int fc = add(g, SAL_OP_DENSE, "fc", gap, -1);
+    set_dense(&g->nodes[fc], 4, G_CLASSES);
+    g->output = fc;
+    return m;
+}
+
+/* The ReLU family's backward step, written out: under the three rules. */
+static float relu_rule_step(sal_relu_rule rule, float upper, float y, float dy) {
+    int inside = y > 0 && y < upper;
+    if (rule == SAL_RELU_DECONVNET) return dy > 0 ? dy : 0.0f;
+    if (rule == SAL_RELU_GUIDED) return inside && dy > 0 ? dy : 0.0f;
+    return inside ? dy : 0.0f;
+}
+
+/* Under every rule: asking for an activation (which then runs its own step)
+ * leaves the input gradient as it is bit for bit, and the gradient at the
+ * activation's input (the convolution having taken the step) is the step
+ * applied to the activation's own gradient. */
+static void test_gated_activations(sal_backend backend) {
+    const char *name = sal_backend_name(backend);
+    sal_model *m = build_gated_model();
+    float *x = random_array(G_IN, 1.0f);
+    sal_error err;
+    sal_context *ctx = sal_context_create_backend(m, 2, backend, &err);
+    CHECK(ctx != NULL, "%s: context: %s", name, err.message);
+    const char *acts[] = {"r1", "r2", "r3"}, *inputs[] = {"c1", "dw", "pw"};
+    const float uppers[] = {6.0f, INFINITY, INFINITY};
+    const sal_relu_rule rules[] = {SAL_RELU_STANDARD, SAL_RELU_GUIDED, SAL_RELU_DECONVNET};
+    int target = 2, kept = 0, zeroed = 0;
+    for (int r = 0; ctx && r < 3; r++) {
+        float plain[G_IN], grad[G_IN], act[G_MAX], act_grad[G_MAX], in_grad[G_MAX];
+        sal_backward_request req = {.targets = &target, .relu_rule = rules[r], .input_gradient = plain};
+        CHECK(sal_backward(ctx, x, 1, GH, GW, &req, &err) == SAL_OK, "%s: rule %d: %s", name, r, err.message);
+        for (int a = 0; a < 3; a++) {
+            sal_backward_request at_act = {.targets = &target, .relu_rule = rules[r], .layer = acts[a],
+                                           .layer_activation = act, .layer_gradient = act_grad,
+                                           .input_gradient = grad};
+            sal_backward_request at_input = {.targets = &target, .relu_rule = rules[r], .layer = inputs[a],
+                                             .layer_gradient = in_grad};
+            int shape[4];
+            CHECK(sal_layer_shape(ctx, acts[a], GH, GW, shape, &err) == SAL_OK, "shape: %s", err.message);
+            int count = shape[1] * shape[2] * shape[3];
+            CHECK(sal_backward(ctx, x, 1, GH, GW, &at_act, &err) == SAL_OK, "%s: at %s: %s", name, acts[a],
+                  err.message);
+            CHECK(sal_backward(ctx, x, 1, GH, GW, &at_input, &err) == SAL_OK, "%s: at %s: %s", name, inputs[a],
+                  err.message);
+            CHECK(memcmp(plain, grad, sizeof grad) == 0, "%s: rule %d: input gradient changes asking for %s", name,
+                  r, acts[a]);
+            int wrong = 0;
+            for (int k = 0; k < count; k++) {
+                float want = relu_rule_step(rules[r], uppers[a], act[k], act_grad[k]);
+                wrong += in_grad[k] != want;
+                kept += want != 0;
+                zeroed += want == 0 && act_grad[k] != 0;
+            }
+            CHECK(wrong == 0, "%s: rule %d: %d of %d gradients at %s are not %s's step", name, r, wrong, count,
+                  inputs[a], acts[a]);
+        }
+    }
+    CHECK(kept > 0 && zeroed > 0, "%s: the steps kept %d gradients and zeroed %d", name, kept, zeroed);
+    free(x);
+    sal_context_free(ctx);
+    free_model(m);
+}
+
 /* input 5x4x2 -> conv 3x3 same (3) -> batch norm -> relu -> global avg -> dense 3 */
 enum { FH = 5, FW = 4, FC = 2, F_OUT = 3, F_IN = FH * FW * FC, F_ACT = FH * FW * F_OUT };
 static sal_model *build_conv_bn_model(unsigned seed) {
@@ -679,6 +782,8 @@ int main(void) {
     test_errors();
     test_branches();
     test_folded_pads(SAL_BACKEND_PORTABLE);
+    test_gated_activations(SAL_BACKEND_PORTABLE);
+    if (sal_backend_available(SAL_BACKEND_XNNPACK)) test_gated_activations(SAL_BACKEND_XNNPACK);
     if (sal_backend_available(SAL_BACKEND_XNNPACK)) test_folded_pads(SAL_BACKEND_XNNPACK);
     test_folded_batch_norm();
     test_spatial_output();

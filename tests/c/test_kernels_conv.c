@@ -289,9 +289,40 @@ static void check_fused_activations(const windowed_op *op, sal_threadpool *pool,
     free(x), free(y), free(apart), free(fused);
 }
 
+static void op_backward_gated(const windowed_op *op, sal_threadpool *pool, const float *dy, float *dx,
+                              const sal_kernel_gate *gate) {
+    if (op->depthwise)
+        sal_depthwise_backward_input(&op->dw, pool, &op->win, dy, op->yd, dx, op->xd, op->scratch, gate);
+    else sal_conv2d_backward_input(&op->conv, pool, &op->win, dy, op->yd, dx, op->xd, op->scratch, gate);
+}
+
 static void op_backward(const windowed_op *op, sal_threadpool *pool, const float *dy, float *dx) {
-    if (op->depthwise) sal_depthwise_backward_input(&op->dw, pool, &op->win, dy, op->yd, dx, op->xd, op->scratch);
-    else sal_conv2d_backward_input(&op->conv, pool, &op->win, dy, op->yd, dx, op->xd, op->scratch);
+    op_backward_gated(op, pool, dy, dx, NULL);
+}
+
+/* Gradients kept and zeroed by check_gated_backward, over all cases. */
+static size_t gate_kept, gate_zeroed;
+
+/* The backward step of a ReLU or ReLU6 taken as the op stores dx gives the
+ * bits of that step run after it, under every rule.  x plays the
+ * activation's output y: 8 x x puts values below 0 and above 6. */
+static void check_gated_backward(const windowed_op *op, sal_threadpool *pool, const float *x_in, const float *dy,
+                                 const char *what) {
+    size_t nx = dims_count(op->xd);
+    float *y = malloc(nx * sizeof(float)), *dx = poisoned(nx), *apart = poisoned(nx), *gated = poisoned(nx);
+    for (size_t i = 0; i < nx; i++) y[i] = 8.0f * x_in[i];
+    op_backward(op, NULL, dy, dx);
+    const char *rules[] = {"standard", "guided", "deconvnet"};
+    for (sal_kernel_activation act = SAL_K_RELU; act <= SAL_K_RELU6; act++)
+        for (int rule = SAL_K_RULE_STANDARD; rule <= SAL_K_RULE_DECONVNET; rule++) {
+            sal_kernel_gate gate = {act, (sal_kernel_relu_rule)rule, y};
+            sal_activation_backward(act, gate.rule, NULL, y, dx, apart, nx, (int)nx);
+            op_backward_gated(op, pool, dy, gated, &gate);
+            CHECK(same_bits(gated, apart, nx), "%s: %s backward (%s) taken by the op differs from it run after",
+                  what, act == SAL_K_RELU ? "ReLU" : "ReLU6", rules[rule]);
+            for (size_t i = 0; i < nx; i++) gate_kept += apart[i] != 0, gate_zeroed += apart[i] == 0 && dx[i] != 0;
+        }
+    free(y), free(dx), free(apart), free(gated);
 }
 
 static void op_naive_forward(const windowed_op *op, const float *x, float *y) {
@@ -355,6 +386,7 @@ static void check_windowed_op(windowed_op *op, sal_threadpool *pool, int fd_poin
     CHECK(same_bits(dx, dx_pool, nx), "%s: backward differs between no pool and a pool", what);
     check_finite_differences(op, x, r, dx, fd_points, what);
     check_fused_activations(op, pool, x, what);
+    check_gated_backward(op, pool, x, r, what);
     free(x), free(r), free(want_y), free(want_dx), free(y), free(y_pool), free(dx), free(dx_pool);
 }
 
@@ -447,6 +479,8 @@ static void test_convolutions(sal_threadpool *pool) {
     for (size_t i = 0; i < sizeof conv_cases / sizeof conv_cases[0]; i++) run_conv_case(&conv_cases[i], pool, (int)i % 2);
     for (size_t i = 0; i < sizeof depthwise_cases / sizeof depthwise_cases[0]; i++)
         run_depthwise_case(&depthwise_cases[i], pool, (int)(i + 1) % 2);
+    CHECK(gate_kept > 0 && gate_zeroed > 0, "the gated gradients kept %zu values and zeroed %zu", gate_kept,
+          gate_zeroed);
     CHECK(fused_below > 0 && fused_above > 0, "the fused activations saw %zu outputs below 0 and %zu above 6",
           fused_below, fused_above);
 }

@@ -186,8 +186,8 @@ static void run_dw_case(dw_case t, sal_threadpool *pool) {
     naive_backward(&t, dy, k, want_dx);
     sal_depthwise_forward(&op, NULL, &win, x, xd, y, yd, scratch, SAL_K_LINEAR);
     sal_depthwise_forward(&op, pool, &win, x, xd, y_pool, yd, scratch, SAL_K_LINEAR);
-    sal_depthwise_backward_input(&op, NULL, &win, dy, yd, dx, xd, scratch);
-    sal_depthwise_backward_input(&op, pool, &win, dy, yd, dx_pool, xd, scratch);
+    sal_depthwise_backward_input(&op, NULL, &win, dy, yd, dx, xd, scratch, NULL);
+    sal_depthwise_backward_input(&op, pool, &win, dy, yd, dx_pool, xd, scratch, NULL);
     char what[160];
     snprintf(what, sizeof what, "depthwise n%d %dx%dx%d mult %d stride %d pad %d,%d -> %dx%d", t.n, t.h, t.w, t.c,
              t.mult, t.stride, t.pad_top, t.pad_left, t.out_h, t.out_w);
