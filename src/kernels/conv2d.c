@@ -4,8 +4,9 @@
  * The column matrix has one row per output pixel and K = kh*kw*cin columns,
  * ordered (ky, kx, c) like the Keras kernel, so forward is
  * col[M x K] * kernel[K x cout].  Backward computes dcol = dy * kernel^T and
- * then gathers: each input pixel sums the dcol entries of the windows that
- * cover it, so threads own disjoint rows of dx and never race.  Both read the
+ * then gathers: each input row sums the dcol entries of the windows that
+ * cover it, a window's row at a time (contiguous floats, undilated), so
+ * threads own disjoint rows of dx and never race.  Both read the
  * kernel where the model keeps it (the backward reads it transposed).
  * An unpadded 1x1 convolution needs no column matrix: its GEMM reads the
  * pixels of x (every stride-th one) in place, and its input gradient writes
@@ -158,32 +159,43 @@ typedef struct {
     const float *gate_y;   /* the gate's y at the chunk's first image */
 } col2im_job;
 
-static void col2im_pixel(const col2im_job *job, const float *dcol_image, int iy, int ix, float *dst) {
+/* Adds the dcol entries of output pixel (oy, ox), kernel row ky, to the dx
+ * row they fall on.  Taps kx are cin floats apart in dcol; undilated, they
+ * land on consecutive input pixels too, so the in-range ones are one
+ * contiguous run of floats on both sides. */
+static void col2im_window_row(const col2im_job *job, const float *dcol_pixel, int ky, int ox, float *dx_row) {
     const sal_window *win = job->win;
     int cin = job->op->cin, kw = job->op->kw;
-    size_t k = (size_t)job->op->kh * kw * cin;
-    sal_zero_floats(dst, (size_t)cin);
-    for (int ky = 0; ky < job->op->kh; ky++) {
-        int oy = sal_covering_output(iy, ky, win->stride_h, win->pad_top, win->dilation_h, job->yd.h);
-        if (oy < 0) continue;
-        for (int kx = 0; kx < kw; kx++) {
-            int ox = sal_covering_output(ix, kx, win->stride_w, win->pad_left, win->dilation_w, job->yd.w);
-            if (ox < 0) continue;
-            const float *src = dcol_image + ((size_t)oy * job->yd.w + ox) * k + (size_t)(ky * kw + kx) * cin;
-            sal_add_into(dst, src, cin);
-        }
+    const float *src = dcol_pixel + (size_t)ky * kw * cin;
+    sal_tap_range taps = sal_window_taps(ox, win->stride_w, win->pad_left, win->dilation_w, kw, job->xd.w);
+    int ix0 = ox * win->stride_w - win->pad_left;
+    if (win->dilation_w == 1) {
+        if (taps.end > taps.first)
+            sal_add_into(dx_row + (size_t)(ix0 + taps.first) * cin, src + (size_t)taps.first * cin,
+                         (taps.end - taps.first) * cin);
+        return;
     }
+    for (int kx = taps.first; kx < taps.end; kx++)
+        sal_add_into(dx_row + (size_t)(ix0 + kx * win->dilation_w) * cin, src + (size_t)kx * cin, cin);
 }
 
-/* Task: one input row (image, iy) of dx. */
+/* Task: one input row (image, iy) of dx: the sum, over the kernel rows ky
+ * that put some output row oy on it, of every output pixel's window row. */
 static void col2im_row(void *ctx, int index) {
     const col2im_job *job = ctx;
+    const sal_window *win = job->win;
     int img = index / job->xd.h, iy = index % job->xd.h;
     size_t k = (size_t)job->op->kh * job->op->kw * job->op->cin;
     const float *dcol_image = job->dcol + (size_t)img * job->yd.h * job->yd.w * k;
     size_t row = (size_t)job->xd.w * job->xd.c;
     float *dst = job->dx + (size_t)index * row;
-    for (int ix = 0; ix < job->xd.w; ix++) col2im_pixel(job, dcol_image, iy, ix, dst + (size_t)ix * job->xd.c);
+    sal_zero_floats(dst, row);
+    for (int ky = 0; ky < job->op->kh; ky++) {
+        int oy = sal_covering_output(iy, ky, win->stride_h, win->pad_top, win->dilation_h, job->yd.h);
+        if (oy < 0) continue;
+        for (int ox = 0; ox < job->yd.w; ox++)
+            col2im_window_row(job, dcol_image + ((size_t)oy * job->yd.w + ox) * k, ky, ox, dst);
+    }
     if (job->gate) /* while the row is in cache */
         sal_activation_backward(job->gate->act, job->gate->rule, NULL, job->gate_y + (size_t)index * row, dst, dst,
                                 row, (int)row);
