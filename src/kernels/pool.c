@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "kernels.h"
+#include "simd.h"
 #include "window.h"
 
 enum { CHANNEL_BLOCK = 16 };
@@ -81,46 +82,74 @@ void sal_max_pool_forward(sal_threadpool *pool, const sal_window *win,
     sal_parallel_for(pool, yd.n * yd.h, max_pool_row, &job);
 }
 
-/* Routes dy of output (n, oy, ox), channels [c0, c1), to each channel's first maximum. */
-static void max_pool_route(const pool_job *job, int n, int oy, int ox, int c0, int c1) {
-    sal_tap_range ry = taps_y(job, oy), rx = taps_x(job, ox);
-    if (ry.first == ry.end || rx.first == rx.end) return;
-    float best[CHANNEL_BLOCK];
-    size_t where[CHANNEL_BLOCK];
-    size_t first = input_offset(job, n, oy, ry.first, ox, rx.first);
-    for (int ch = c0; ch < c1; ch++) {
-        best[ch - c0] = job->x[first + ch];
-        where[ch - c0] = first;
-    }
-    for (int ky = ry.first; ky < ry.end; ky++)
-        for (int kx = rx.first; kx < rx.end; kx++) {
-            size_t at = input_offset(job, n, oy, ky, ox, kx);
-            for (int ch = c0; ch < c1; ch++) {
-                float v = job->x[at + ch];
-                if (v > best[ch - c0]) { /* strict: ties keep the earlier cell */
-                    best[ch - c0] = v;
-                    where[ch - c0] = at;
-                }
-            }
-        }
-    const float *g = job->dy + output_offset(job, n, oy, ox);
-    for (int ch = c0; ch < c1; ch++) job->dx[where[ch - c0] + ch] += g[ch];
+/* Max pool backward: each window's dy goes to the first maximum of each
+ * channel (row-major scan, strict >, so ties keep the earlier cell).  The
+ * windows of output rows less than a window's height apart overlap, so the
+ * output rows run in `phases` rounds, a round taking every phases-th row:
+ * their windows are disjoint, and a task (one output row) adds into input
+ * rows no other task of the round touches.  Channels go a vector at a time. */
+typedef struct {
+    const pool_job *pool;
+    int phase, phases, rows; /* rows: output rows of this phase per image */
+} route_job;
+
+SAL_INLINE sal_vf load_channels(const float *p, int lanes) {
+    return lanes == SAL_VF_WIDTH ? sal_vf_load(p) : sal_vf_load_partial(p, lanes);
 }
 
-static void max_pool_backward_block(void *ctx, int index) {
+SAL_INLINE void store_channels(float *p, sal_vf v, int lanes) {
+    if (lanes == SAL_VF_WIDTH) sal_vf_store(p, v);
+    else sal_vf_store_partial(p, v, lanes);
+}
+
+/* Output pixel (n, oy, ox), channels [c0, c0 + lanes). */
+static void route_channels(const pool_job *job, int n, int oy, int ox, int c0, int lanes) {
+    sal_tap_range ry = taps_y(job, oy), rx = taps_x(job, ox);
+    if (ry.first == ry.end || rx.first == rx.end) return;
+    sal_vf best = load_channels(job->x + input_offset(job, n, oy, ry.first, ox, rx.first) + c0, lanes);
+    sal_vmask arg = {0};
+    int t = 0;
+    for (int ky = ry.first; ky < ry.end; ky++)
+        for (int kx = rx.first; kx < rx.end; kx++, t++) {
+            sal_vf v = load_channels(job->x + input_offset(job, n, oy, ky, ox, kx) + c0, lanes);
+            sal_vmask above = v > best;
+            best = (sal_vf)((above & (sal_vmask)v) | (~above & (sal_vmask)best));
+            arg = (above & ((sal_vmask){0} + t)) | (~above & arg);
+        }
+    sal_vf g = load_channels(job->dy + output_offset(job, n, oy, ox) + c0, lanes);
+    t = 0;
+    for (int ky = ry.first; ky < ry.end; ky++)
+        for (int kx = rx.first; kx < rx.end; kx++, t++) {
+            float *d = job->dx + input_offset(job, n, oy, ky, ox, kx) + c0;
+            store_channels(d, load_channels(d, lanes) + sal_vf_keep_where(arg == ((sal_vmask){0} + t), g), lanes);
+        }
+}
+
+static void route_row(void *ctx, int index) {
+    const route_job *r = ctx;
+    const pool_job *job = r->pool;
+    int n = index / r->rows, oy = r->phase + (index % r->rows) * r->phases;
+    for (int ox = 0; ox < job->yd.w; ox++)
+        for (int c0 = 0; c0 < job->xd.c; c0 += SAL_VF_WIDTH)
+            route_channels(job, n, oy, ox, c0, job->xd.c - c0 < SAL_VF_WIDTH ? job->xd.c - c0 : SAL_VF_WIDTH);
+}
+
+static void zero_row(void *ctx, int index) {
     const pool_job *job = ctx;
-    int blocks = channel_blocks(job->xd.c);
-    int n = index / blocks, c0 = (index % blocks) * CHANNEL_BLOCK;
-    int c1 = c0 + CHANNEL_BLOCK < job->xd.c ? c0 + CHANNEL_BLOCK : job->xd.c;
-    zero_image_block(job->dx, job->xd, n, c0, c1);
-    for (int oy = 0; oy < job->yd.h; oy++)
-        for (int ox = 0; ox < job->yd.w; ox++) max_pool_route(job, n, oy, ox, c0, c1);
+    size_t row = (size_t)job->xd.w * job->xd.c;
+    sal_zero_floats(job->dx + (size_t)index * row, row);
 }
 
 void sal_max_pool_backward(sal_threadpool *pool, const sal_window *win, const float *x, sal_dims xd,
                            const float *dy, sal_dims yd, float *dx) {
     pool_job job = {.win = win, .x = x, .dy = dy, .dx = dx, .xd = xd, .yd = yd};
-    sal_parallel_for(pool, xd.n * channel_blocks(xd.c), max_pool_backward_block, &job);
+    sal_parallel_for(pool, xd.n * xd.h, zero_row, &job);
+    int extent = (win->kh - 1) * win->dilation_h + 1;
+    int phases = (extent + win->stride_h - 1) / win->stride_h;
+    for (int phase = 0; phase < phases && phase < yd.h; phase++) {
+        route_job r = {&job, phase, phases, (yd.h - phase + phases - 1) / phases};
+        sal_parallel_for(pool, yd.n * r.rows, route_row, &r);
+    }
 }
 
 /* ------------------------------------------------------------ avg pool */
