@@ -57,11 +57,31 @@ static void destroy_node(const sal_node *node, sal_xnn_node_op *op) {
     }
 }
 
-/* Makes node i's operators for input shape x, output shape y and window win. */
-static int prepare_node(sal_context *ctx, int i, const sal_window *win, sal_dims x, sal_dims y, int backward,
+/* Worker w's operator of node i (executor.h: xnn_sets). */
+static sal_xnn_node_op *worker_op(const sal_context *ctx, int w, int i) {
+    return w == 0 ? &ctx->ops[i].xnn : &ctx->xnn_sets[w][i];
+}
+
+/* The pthreadpool for a plan's nodes: none when its worker runs beside others. */
+static sal_xnn_pool pool_of(const sal_context *ctx, const sal_plan *plan) { return plan->pool ? ctx->xnn_pool : NULL; }
+
+/* Worker w's operators, made like worker 0's (sal_xnn_nodes_create) the first time. */
+static int make_worker_set(sal_context *ctx, int w, sal_error *err) {
+    if (w == 0 || ctx->xnn_sets[w]) return SAL_OK;
+    const sal_graph *g = ctx->graph;
+    ctx->xnn_sets[w] = calloc((size_t)g->n_nodes, sizeof *ctx->xnn_sets[w]);
+    if (!ctx->xnn_sets[w]) return sal_fail(err, SAL_ERR_MEMORY, "out of memory creating XNNPACK operators");
+    int status = SAL_OK;
+    for (int i = 1; status == SAL_OK && i < g->n_nodes; i++)
+        if (ctx->ops[i].on_xnn) status = create_node(&g->nodes[i], &ctx->xnn_sets[w][i], err);
+    return status;
+}
+
+/* Makes worker w's operators of node i for input shape x, output shape y and window win. */
+static int prepare_node(sal_context *ctx, int w, int i, const sal_window *win, sal_dims x, sal_dims y, int backward,
                         sal_error *err) {
     const sal_node *node = &ctx->graph->nodes[i];
-    sal_xnn_node_op *op = &ctx->ops[i].xnn;
+    sal_xnn_node_op *op = worker_op(ctx, w, i);
     switch (node->op) {
     case SAL_OP_CONV2D: return sal_xnn_conv2d_prepare(&op->conv, win, x, y, backward, err);
     case SAL_OP_DEPTHWISE_CONV2D: return sal_xnn_depthwise_prepare(&op->depthwise, win, x, y, backward, err);
@@ -75,18 +95,18 @@ static int prepare_node(sal_context *ctx, int i, const sal_window *win, sal_dims
 /* A convolution reading through a folded pad gets the operators of both
  * ways to run it: a call that asks for the pad runs it as declared. */
 int sal_xnn_nodes_prepare(sal_context *ctx, const sal_plan *plan, int backward, sal_error *err) {
-    for (int i = 1; i <= ctx->logits; i++) {
+    int w = plan->worker, status = make_worker_set(ctx, w, err);
+    for (int i = 1; status == SAL_OK && i <= ctx->logits; i++) {
         if (!ctx->ops[i].on_xnn) continue;
         const sal_node *node = &ctx->graph->nodes[i];
-        int status = prepare_node(ctx, i, &plan->windows[i], sal_dims_of(plan->shapes[node->inputs[0]]),
-                                  sal_dims_of(plan->shapes[i]), backward, err);
+        status = prepare_node(ctx, w, i, &plan->windows[i], sal_dims_of(plan->shapes[node->inputs[0]]),
+                              sal_dims_of(plan->shapes[i]), backward, err);
         sal_window_input folded = sal_plan_window_input(ctx, plan, i, -1);
         if (status == SAL_OK && folded.node != node->inputs[0])
-            status = prepare_node(ctx, i, folded.window, sal_dims_of(plan->shapes[folded.node]),
+            status = prepare_node(ctx, w, i, folded.window, sal_dims_of(plan->shapes[folded.node]),
                                   sal_dims_of(plan->shapes[i]), backward, err);
-        if (status != SAL_OK) return status;
     }
-    return SAL_OK;
+    return status;
 }
 
 /* The window plan.c resolves for a node reading shape `in` (see resolve_window there). */
@@ -119,7 +139,7 @@ static int prepare_declared_size(sal_context *ctx, sal_error *err) {
             if (!ctx->ops[i].on_xnn) continue;
             sal_shape in = shapes[g->nodes[i].inputs[0]];
             sal_window win = declared_window(&g->nodes[i], in);
-            status = prepare_node(ctx, i, &win, sal_dims_of(in), sal_dims_of(shapes[i]), 1, err);
+            status = prepare_node(ctx, 0, i, &win, sal_dims_of(in), sal_dims_of(shapes[i]), 1, err);
         }
     free(shapes);
     return status;
@@ -129,6 +149,8 @@ int sal_xnn_nodes_create(sal_context *ctx, int n_threads, sal_error *err) {
     int status = sal_xnn_start(n_threads, &ctx->xnn_pool, err);
     if (status != SAL_OK) return status;
     ctx->xnn_started = 1;
+    ctx->xnn_sets = calloc((size_t)ctx->workers, sizeof *ctx->xnn_sets);
+    if (!ctx->xnn_sets) return sal_fail(err, SAL_ERR_MEMORY, "out of memory creating a context");
     const sal_graph *g = ctx->graph;
     for (int i = 1; status == SAL_OK && i < g->n_nodes; i++) {
         const sal_node *node = &g->nodes[i];
@@ -141,9 +163,14 @@ int sal_xnn_nodes_create(sal_context *ctx, int n_threads, sal_error *err) {
 }
 
 void sal_xnn_nodes_destroy(sal_context *ctx) {
-    if (ctx->ops)
+    for (int w = 0; ctx->ops && w < ctx->workers; w++) {
+        if (w > 0 && (!ctx->xnn_sets || !ctx->xnn_sets[w])) continue;
         for (int i = 0; i < ctx->graph->n_nodes; i++)
-            if (ctx->ops[i].on_xnn) destroy_node(&ctx->graph->nodes[i], &ctx->ops[i].xnn);
+            if (ctx->ops[i].on_xnn) destroy_node(&ctx->graph->nodes[i], worker_op(ctx, w, i));
+        if (w > 0) free(ctx->xnn_sets[w]);
+    }
+    free(ctx->xnn_sets);
+    ctx->xnn_sets = NULL;
     if (ctx->xnn_started) sal_xnn_stop(ctx->xnn_pool);
     ctx->xnn_pool = NULL;
     ctx->xnn_started = 0;
@@ -169,8 +196,8 @@ static int check_overflow(const sal_node *node, const float *y, size_t count, sa
 
 static int run_forward(sal_context *ctx, const sal_plan *plan, int i, int layer, sal_error *err) {
     const sal_node *node = &ctx->graph->nodes[i];
-    const sal_xnn_node_op *op = &ctx->ops[i].xnn;
-    sal_xnn_pool pool = ctx->xnn_pool;
+    const sal_xnn_node_op *op = worker_op(ctx, plan->worker, i);
+    sal_xnn_pool pool = pool_of(ctx, plan);
     sal_window_input read = sal_plan_window_input(ctx, plan, i, layer);
     int in = read.node;
     const float *x = sal_plan_value(plan, in);
@@ -199,8 +226,8 @@ int sal_xnn_node_forward(sal_context *ctx, const sal_plan *plan, int i, int laye
 int sal_xnn_node_backward(sal_context *ctx, const sal_plan *plan, int i, int layer, const float *dy, float *dx,
                           int *done, sal_error *err) {
     const sal_node *node = &ctx->graph->nodes[i];
-    const sal_xnn_node_op *op = &ctx->ops[i].xnn;
-    sal_xnn_pool pool = ctx->xnn_pool;
+    const sal_xnn_node_op *op = worker_op(ctx, plan->worker, i);
+    sal_xnn_pool pool = pool_of(ctx, plan);
     sal_window_input read = sal_plan_window_input(ctx, plan, i, layer);
     int in = read.node;
     sal_dims xd = sal_dims_of(plan->shapes[in]), yd = sal_dims_of(plan->shapes[i]);

@@ -150,9 +150,12 @@ sal_context *sal_context_create_backend(const sal_model *model, int n_threads, s
     /* With XNNPACK, only light kernels stay portable: one thread, so that no
      * idle worker of ours spins on a core XNNPACK's pool wants next. */
     ctx->pool = sal_threadpool_create(resolved == SAL_BACKEND_XNNPACK ? 1 : threads);
-    ctx->workers = sal_context_runs_images_apart(ctx) ? sal_threadpool_size(ctx->pool) : 1;
+    ctx->apart_pool = resolved == SAL_BACKEND_XNNPACK ? sal_threadpool_create(threads) : ctx->pool;
+    ctx->workers = sal_threadpool_size(ctx->apart_pool);
     ctx->plans = calloc((size_t)ctx->workers, sizeof *ctx->plans);
-    int status = ctx->ops && ctx->plans && ctx->pool
+    for (int w = 0; ctx->plans && w < ctx->workers; w++)
+        ctx->plans[w][SAL_PLAN_FORWARD].worker = ctx->plans[w][SAL_PLAN_BACKWARD].worker = w;
+    int status = ctx->ops && ctx->plans && ctx->pool && ctx->apart_pool
                      ? create_ops(ctx, threads, err)
                      : sal_fail(err, SAL_ERR_MEMORY, "out of memory creating a context");
     if (status != SAL_OK) {
@@ -176,6 +179,7 @@ void sal_context_free(sal_context *ctx) {
         sal_plan_release(&ctx->plans[w][SAL_PLAN_BACKWARD]);
     }
     free(ctx->plans);
+    if (ctx->apart_pool != ctx->pool) sal_threadpool_free(ctx->apart_pool);
     sal_threadpool_free(ctx->pool);
     free(ctx);
 }
@@ -349,16 +353,6 @@ static int run_on_plan(const run_job *job, sal_plan *plan, int first, sal_error 
     return status;
 }
 
-/* XNNPACK contexts: the whole batch on plans[0], its operators bound to it. */
-static int run_batch(const run_job *job, sal_error *err) {
-    sal_context *ctx = job->ctx;
-    sal_plan *plan = &ctx->plans[0][job->kind];
-    int status = prepare_plan(ctx, plan, job->kind, job->batch, job->height, job->width, err);
-    if (status != SAL_OK) return status;
-    plan->pool = ctx->pool;
-    return run_on_plan(job, plan, 0, err);
-}
-
 /* Worker w takes images w, w + workers, ... below `spread`, on its own plan. */
 typedef struct {
     const run_job *job;
@@ -381,7 +375,7 @@ static int spread_images(const run_job *job, int workers, int spread, sal_error 
     int status = s.status && s.errors ? SAL_OK : sal_fail(err, SAL_ERR_MEMORY, "out of memory");
     if (status == SAL_OK) {
         for (int w = 0; w < workers; w++) job->ctx->plans[w][job->kind].pool = NULL;
-        sal_parallel_for(job->ctx->pool, workers, run_worker, &s);
+        sal_parallel_for(job->ctx->apart_pool, workers, run_worker, &s);
         for (int w = 0; w < workers && status == SAL_OK; w++)
             if (s.status[w] != SAL_OK) {
                 if (err) *err = s.errors[w];
@@ -393,9 +387,9 @@ static int spread_images(const run_job *job, int workers, int spread, sal_error 
     return status;
 }
 
-/* Portable contexts: one image at a time.  Whole rounds of images go to the
- * workers side by side; the images left over (fewer than the workers) run
- * one by one with every thread on each kernel. */
+/* One image at a time.  Whole rounds of images go to the workers side by
+ * side; the images left over (fewer than the workers) run one by one with
+ * every thread on each kernel. */
 static int run_images_apart(const run_job *job, sal_error *err) {
     sal_context *ctx = job->ctx;
     int workers = ctx->workers < job->batch ? ctx->workers : job->batch;
@@ -416,7 +410,7 @@ static int run(const run_job *job, sal_error *err) {
     size_t count = (size_t)job->batch * job->height * job->width * channels;
     int status = check_finite_input(job->input, job->batch, count, err);
     if (status == SAL_OK)
-        status = sal_context_runs_images_apart(job->ctx) ? run_images_apart(job, err) : run_batch(job, err);
+        status = run_images_apart(job, err);
     if (status == SAL_OK) sal_ok(err);
     return status;
 }

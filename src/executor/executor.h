@@ -81,6 +81,7 @@ typedef struct {
      * activation as a layer (backward.c). */
     unsigned char *gateable;
     sal_threadpool *pool;  /* runs the kernels' tasks; NULL runs them on the calling thread */
+    int worker;            /* whose plan: XNNPACK nodes run that worker's operators */
 } sal_plan;
 
 struct sal_context {
@@ -92,18 +93,23 @@ struct sal_context {
     struct pthreadpool *xnn_pool; /* XNNPACK's, with as many threads (NULL for one) */
     int xnn_started;
     sal_node_op *ops;      /* per node */
-    /* plans[w][kind].  XNNPACK contexts run a whole batch on plans[0], its
-     * operators bound to that plan.  Portable contexts run one image at a
-     * time: a batch goes to `workers` threads, each on its own one-image
-     * plans and running its kernels serially, which beats splitting every
-     * kernel over the threads (no barrier per layer, activations that stay
-     * in cache); a lone image runs on plans[0] with the whole pool. */
+    /* plans[w][kind].  A context runs one image at a time: a batch goes to
+     * `workers` threads, each on its own one-image plans and running its
+     * kernels serially, which beats splitting every kernel over the threads
+     * (no barrier per layer, activations that stay in cache); a lone image
+     * runs on plans[0] with the whole pool. */
     sal_plan (*plans)[2];
-    int workers;           /* 1 for XNNPACK contexts */
+    int workers;
+    /* Runs the workers side by side: the pool itself, or with XNNPACK (whose
+     * own pool runs the kernels, ours having one thread) a pool of its own. */
+    sal_threadpool *apart_pool;
+#ifdef SAL_HAVE_XNNPACK
+    /* XNNPACK operators hold the pointers of the run they are set up for, so
+     * each worker has its own: worker 0 those in ops[], worker w > 0
+     * xnn_sets[w] (per node, made when that worker first runs). */
+    sal_xnn_node_op **xnn_sets;
+#endif
 };
-
-/* Image by image on plans of one image (see plans above). */
-static inline int sal_context_runs_images_apart(const sal_context *ctx) { return ctx->backend != SAL_BACKEND_XNNPACK; }
 
 /* Makes sure the plan fits batch x height x width. */
 int sal_plan_prepare(const sal_context *ctx, sal_plan *plan, sal_plan_kind kind, int batch, int height, int width,

@@ -29,17 +29,16 @@ static int backward_plan_bytes(const sal_context *ctx, int batch, int height, in
     return status;
 }
 
-/* Images apart, a batch takes one plan of one image per busy worker. */
+/* A batch takes one plan of one image per busy worker (executor.h). */
 int sal_backward_memory(sal_context *ctx, int batch, int height, int width, size_t *bytes, sal_error *err) {
     if (!ctx || !bytes) return sal_fail(err, SAL_ERR_ARGUMENT, "sal_backward_memory: missing argument");
     if (batch < 1 || height < 1 || width < 1)
         return sal_fail(err, SAL_ERR_ARGUMENT, "sal_backward_memory: invalid input size %d x %d x %d", batch, height,
                         width);
-    int apart = sal_context_runs_images_apart(ctx);
     size_t one_plan = 0;
-    int status = backward_plan_bytes(ctx, apart ? 1 : batch, height, width, &one_plan, err);
+    int status = backward_plan_bytes(ctx, 1, height, width, &one_plan, err);
     if (status != SAL_OK) return status;
-    size_t plans = apart ? (size_t)(batch < ctx->workers ? batch : ctx->workers) : 1;
+    size_t plans = (size_t)(batch < ctx->workers ? batch : ctx->workers);
     *bytes = one_plan > SIZE_MAX / plans ? SIZE_MAX : one_plan * plans;
     sal_ok(err);
     return SAL_OK;

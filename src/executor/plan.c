@@ -101,8 +101,8 @@ static int alloc_tables(sal_plan *plan, int n) {
     plan->pad_fold = calloc((size_t)n, sizeof *plan->pad_fold);
     plan->fold_windows = calloc((size_t)n, sizeof *plan->fold_windows);
     plan->gateable = calloc((size_t)n, 1);
-    return plan->gateable && plan->written && plan->fused && plan->shapes && plan->windows && plan->broadcast && plan->value_offset &&
-           plan->grad_offset && plan->pad_fold && plan->fold_windows;
+    return plan->written && plan->fused && plan->shapes && plan->windows && plan->broadcast && plan->value_offset &&
+           plan->grad_offset && plan->pad_fold && plan->fold_windows && plan->gateable;
 }
 
 /* Everything but the arena and the scratch, which a new shape may reuse. */
@@ -132,7 +132,9 @@ void sal_plan_release(sal_plan *plan) {
     release_tables(plan);
     free(plan->arena);
     free(plan->scratch);
+    int worker = plan->worker;
     memset(plan, 0, sizeof *plan);
+    plan->worker = worker;
 }
 
 /* The convolution node a's activation can run inside, or -1: a ReLU or

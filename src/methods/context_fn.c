@@ -43,8 +43,7 @@ static int batch_that_fits(sal_context *ctx, int height, int width, size_t budge
     size_t one = 0, rounds = 0;
     int status = sal_backward_memory(ctx, 1, height, width, &one, err);
     int batch = ROUNDS_PER_BATCH * ctx->workers < LARGEST_BATCH ? ROUNDS_PER_BATCH * ctx->workers : LARGEST_BATCH;
-    if (status == SAL_OK && sal_context_runs_images_apart(ctx))
-        status = sal_backward_memory(ctx, batch, height, width, &rounds, err);
+    if (status == SAL_OK) status = sal_backward_memory(ctx, batch, height, width, &rounds, err);
     if (status != SAL_OK) return status;
     if (rounds && rounds <= budget) *fits = (size_t)batch;
     else *fits = one ? budget / one : LARGEST_BATCH;

@@ -192,45 +192,50 @@ static void test_batches_threads_and_replanning(void) {
 }
 
 /* A batch on several threads runs image by image (some side by side, the
- * rest alone): every output of every image must equal, bit for bit, that of
- * the image run alone on one thread, and a bad value names its image. */
-static void test_images_apart(void) {
+ * rest alone; with XNNPACK, each worker on operators of its own): every
+ * output of every image must equal, bit for bit, that of the image run alone
+ * on one thread, and a bad value names its image. */
+static void test_images_apart(sal_backend backend) {
+    const char *name = sal_backend_name(backend);
     sal_model *m = build_model(SAL_ACT_RELU);
     sal_error err;
-    sal_context *one = sal_context_create_backend(m, 1, SAL_BACKEND_PORTABLE, &err);
-    sal_context *three = sal_context_create_backend(m, 3, SAL_BACKEND_PORTABLE, &err);
-    CHECK(one && three, "contexts: %s", err.message);
+    sal_context *one = sal_context_create_backend(m, 1, backend, &err);
+    sal_context *three = sal_context_create_backend(m, 3, backend, &err);
+    CHECK(one && three, "%s: contexts: %s", name, err.message);
     enum { B = 7, LAYER = 4 * 3 * 24 };
     float *x = random_array((size_t)B * N_IN, 1.0f);
     float grads[B * N_IN], logits[B * CLASSES], acts[B * LAYER], layer_grads[B * LAYER], fwd[B * CLASSES];
     int chosen[B];
     sal_backward_request all = {.chosen_targets = chosen, .layer = "concat", .input_gradient = grads,
                                 .logits = logits, .layer_activation = acts, .layer_gradient = layer_grads};
-    CHECK(three && sal_backward(three, x, B, H, W, &all, &err) == SAL_OK, "batch of %d: %s", B, err.message);
-    CHECK(three && sal_forward(three, x, B, H, W, fwd, NULL, &err) == SAL_OK, "forward batch: %s", err.message);
+    CHECK(three && sal_backward(three, x, B, H, W, &all, &err) == SAL_OK, "%s: batch of %d: %s", name, B,
+          err.message);
+    CHECK(three && sal_forward(three, x, B, H, W, fwd, NULL, &err) == SAL_OK, "%s: forward batch: %s", name, err.message);
     for (int b = 0; one && b < B; b++) {
         float grad[N_IN], logit[CLASSES], act[LAYER], layer_grad[LAYER];
         int target = -1;
         sal_backward_request alone = {.chosen_targets = &target, .layer = "concat", .input_gradient = grad,
                                       .logits = logit, .layer_activation = act, .layer_gradient = layer_grad};
-        CHECK(sal_backward(one, x + (size_t)b * N_IN, 1, H, W, &alone, &err) == SAL_OK, "image %d: %s", b,
+        CHECK(sal_backward(one, x + (size_t)b * N_IN, 1, H, W, &alone, &err) == SAL_OK, "%s: image %d: %s", name, b,
               err.message);
-        CHECK(target == chosen[b], "image %d: top class %d alone, %d in the batch", b, target, chosen[b]);
-        CHECK(memcmp(grad, grads + (size_t)b * N_IN, sizeof grad) == 0, "image %d: input gradient differs", b);
-        CHECK(memcmp(logit, logits + b * CLASSES, sizeof logit) == 0, "image %d: logits differ", b);
-        CHECK(memcmp(logit, fwd + b * CLASSES, sizeof logit) == 0, "image %d: forward logits differ", b);
-        CHECK(memcmp(act, acts + (size_t)b * LAYER, sizeof act) == 0, "image %d: layer activation differs", b);
+        CHECK(target == chosen[b], "%s: image %d: top class %d alone, %d in the batch", name, b, target, chosen[b]);
+        CHECK(memcmp(grad, grads + (size_t)b * N_IN, sizeof grad) == 0, "%s: image %d: input gradient differs", name,
+              b);
+        CHECK(memcmp(logit, logits + b * CLASSES, sizeof logit) == 0, "%s: image %d: logits differ", name, b);
+        CHECK(memcmp(logit, fwd + b * CLASSES, sizeof logit) == 0, "%s: image %d: forward logits differ", name, b);
+        CHECK(memcmp(act, acts + (size_t)b * LAYER, sizeof act) == 0, "%s: image %d: layer activation differs",
+              name, b);
         CHECK(memcmp(layer_grad, layer_grads + (size_t)b * LAYER, sizeof layer_grad) == 0,
-              "image %d: layer gradient differs", b);
+              "%s: image %d: layer gradient differs", name, b);
     }
     x[5 * N_IN + 17] = NAN;
     CHECK(three && sal_backward(three, x, B, H, W, &all, &err) == SAL_ERR_NUMERIC && strstr(err.message, "image 5"),
-          "NaN in image 5: %s", err.message);
+          "%s: NaN in image 5: %s", name, err.message);
     int bad_targets[B] = {0, 1, 2, 3, 4, CLASSES, 0};
     x[5 * N_IN + 17] = 0.5f;
     sal_backward_request bad = {.targets = bad_targets, .input_gradient = grads};
     CHECK(three && sal_backward(three, x, B, H, W, &bad, &err) == SAL_ERR_ARGUMENT && strstr(err.message, "target"),
-          "target %d in image 5: %s", CLASSES, err.message);
+          "%s: target %d in image 5: %s", name, CLASSES, err.message);
     free(x);
     sal_context_free(one);
     sal_context_free(three);
@@ -775,7 +780,8 @@ int main(void) {
     test_finite_differences(SAL_ACT_SWISH, "swish net");
     test_finite_differences(SAL_ACT_SIGMOID, "sigmoid net");
     test_batches_threads_and_replanning();
-    test_images_apart();
+    test_images_apart(SAL_BACKEND_PORTABLE);
+    if (sal_backend_available(SAL_BACKEND_XNNPACK)) test_images_apart(SAL_BACKEND_XNNPACK);
     test_fused_activation_layers();
     test_spans();
     test_named_layers();
