@@ -100,10 +100,16 @@ SAL_INLINE sal_vf finish(const tile_args *t, sal_vf y, sal_vf value) {
     return activate(t->fused, value);
 }
 
-SAL_INLINE void store_tile_row(const tile_args *t, float *c, const float *gate_y, const sal_vf *acc) {
-    sal_vf bias[NV];
-    for (int v = 0; v < NV; v++)
-        bias[v] = t->overwrite && t->bias ? load_lanes(t->bias, t->nr, v) : sal_vf_zero();
+/* Where the tile's sums start: the bias on the first K slice (zero without
+ * one); later slices add to C instead. */
+SAL_INLINE void tile_bias(const tile_args *t, sal_vf *bias) {
+    for (int v = 0; v < NV; v++) bias[v] = sal_vf_zero();
+    if (!t->overwrite || !t->bias) return;
+    for (int v = 0; v < NV; v++) bias[v] = t->nr == NR ? sal_vf_load(t->bias + v * VW) : load_lanes(t->bias, t->nr, v);
+}
+
+SAL_INLINE void store_tile_row(const tile_args *t, float *c, const float *gate_y, const sal_vf *acc,
+                               const sal_vf *bias) {
     if (t->nr == NR) {
         for (int v = 0; v < NV; v++) {
             sal_vf base = t->overwrite ? bias[v] : sal_vf_load(c + v * VW);
@@ -137,7 +143,9 @@ SAL_INLINE void tile_kernel(const int mr, const tile_args *t) {
             for (int v = 0; v < NV; v++) acc[r][v] += av * bv[v];
         }
     }
-    for (int r = 0; r < mr; r++) store_tile_row(t, t->c[r], t->gate_y[r], acc[r]);
+    sal_vf bias[NV];
+    tile_bias(t, bias);
+    for (int r = 0; r < mr; r++) store_tile_row(t, t->c[r], t->gate_y[r], acc[r], bias);
 }
 
 #define TILE_CASE(R) case R: tile_kernel(R < MR ? R : MR, t); break;
