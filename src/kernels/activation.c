@@ -1,6 +1,6 @@
 /* activation.c - element-wise activations and softmax, forward and input
- * gradient.  Plain loops the compilers vectorize, except the ReLU family's
- * backward: explicit vectors with masks, since clang (wasm) leaves its
+ * gradient.  Plain loops the compilers vectorize, except the ReLU family:
+ * explicit vectors with masks (relu_lanes.h), since clang (wasm) leaves its
  * selects scalar and branchy.
  *
  * The ReLU family's backward reads only the output y: 0 < x < upper exactly
@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "kernels.h"
-#include "relu_gate.h"
+#include "relu_lanes.h"
 #include "simd.h"
 
 /* exp(-|x|) never overflows, so neither branch can produce inf/inf. */
@@ -40,13 +40,20 @@ static void softmax_forward(const float *x, float *y, size_t count, int channels
         softmax_row(x + row, y + row, channels);
 }
 
+static void relu_forward(sal_kernel_activation act, const float *x, float *y, size_t count) {
+    size_t i = 0;
+    for (; i + SAL_VF_WIDTH <= count; i += SAL_VF_WIDTH) sal_vf_store(y + i, sal_relu_lanes(act, sal_vf_load(x + i)));
+    if (i < count) {
+        int rest = (int)(count - i);
+        sal_vf_store_partial(y + i, sal_relu_lanes(act, sal_vf_load_partial(x + i, rest)), rest);
+    }
+}
+
 void sal_activation_forward(sal_kernel_activation act, const float *x, float *y, size_t count, int channels) {
     switch (act) {
     case SAL_K_RELU:
-        for (size_t i = 0; i < count; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
-        break;
     case SAL_K_RELU6:
-        for (size_t i = 0; i < count; i++) y[i] = clampf(x[i], 0.0f, 6.0f);
+        relu_forward(act, x, y, count);
         break;
     case SAL_K_SIGMOID:
         for (size_t i = 0; i < count; i++) y[i] = sigmoid(x[i]);
@@ -70,7 +77,7 @@ void sal_activation_forward(sal_kernel_activation act, const float *x, float *y,
     }
 }
 
-/* ReLU-family gradient from the output y (relu_gate.h); dx may be dy. */
+/* ReLU-family gradient from the output y (relu_lanes.h); dx may be dy. */
 static void relu_backward(sal_kernel_activation act, sal_kernel_relu_rule rule, const float *y, const float *dy,
                           float *dx, size_t count) {
     const sal_relu_gate gate = sal_relu_gate_of(act, rule);

@@ -25,7 +25,7 @@
 #include <string.h>
 
 #include "gemm_internal.h"
-#include "relu_gate.h"
+#include "relu_lanes.h"
 #include "simd.h"
 
 #ifndef SAL_GEMM_MR
@@ -82,22 +82,11 @@ SAL_INLINE sal_vf load_lanes(const float *row, int nr, int v) {
     return lanes ? sal_vf_load_partial(row + v * VW, lanes) : sal_vf_zero();
 }
 
-/* The fused activation, lane by lane as activation.c computes it: ReLU is
- * x > 0 ? x : 0, ReLU6 x < 0 ? 0 : x > 6 ? 6 : x. */
-SAL_INLINE sal_vf activate(sal_kernel_activation fused, sal_vf v) {
-    if (fused == SAL_K_RELU) return sal_vf_keep_where(v > sal_vf_zero(), v);
-    if (fused != SAL_K_RELU6) return v;
-    sal_vf six = sal_vf_splat(6.0f);
-    v = sal_vf_keep_where(~(v < sal_vf_zero()), v);
-    sal_vmask above = v > six;
-    return (sal_vf)((sal_vmask)sal_vf_keep_where(above, six) | (sal_vmask)sal_vf_keep_where(~above, v));
-}
-
 /* The stored value: activated (forward) or gated (backward) on the last K
  * slice; y is the gate's, at the value's lanes. */
 SAL_INLINE sal_vf finish(const tile_args *t, sal_vf y, sal_vf value) {
     if (t->gate) return sal_relu_gate_apply(t->gate, y, value);
-    return activate(t->fused, value);
+    return sal_relu_lanes(t->fused, value);
 }
 
 /* Where the tile's sums start: the bias on the first K slice (zero without
@@ -108,21 +97,22 @@ SAL_INLINE void tile_bias(const tile_args *t, sal_vf *bias) {
     for (int v = 0; v < NV; v++) bias[v] = t->nr == NR ? sal_vf_load(t->bias + v * VW) : load_lanes(t->bias, t->nr, v);
 }
 
-SAL_INLINE void store_tile_row(const tile_args *t, float *c, const float *gate_y, const sal_vf *acc,
-                               const sal_vf *bias) {
+/* Vector v of a tile row, given by value: with pointers into the
+ * accumulators, clang (wasm) keeps them in memory. */
+SAL_INLINE void store_tile_vector(const tile_args *t, float *c, const float *gate_y, int v, sal_vf acc,
+                                  sal_vf bias) {
+    float *at = c + v * VW;
     if (t->nr == NR) {
-        for (int v = 0; v < NV; v++) {
-            sal_vf base = t->overwrite ? bias[v] : sal_vf_load(c + v * VW);
-            sal_vf y = t->gate ? sal_vf_load(gate_y + v * VW) : sal_vf_zero();
-            sal_vf_store(c + v * VW, finish(t, y, base + acc[v]));
-        }
+        sal_vf base = t->overwrite ? bias : sal_vf_load(at);
+        sal_vf y = t->gate ? sal_vf_load(gate_y + v * VW) : sal_vf_zero();
+        sal_vf_store(at, finish(t, y, base + acc));
         return;
     }
-    for (int v = 0; v < NV && lanes_in(t->nr, v) > 0; v++) {
-        sal_vf base = t->overwrite ? bias[v] : load_lanes(c, t->nr, v);
-        sal_vf y = t->gate ? load_lanes(gate_y, t->nr, v) : sal_vf_zero();
-        sal_vf_store_partial(c + v * VW, finish(t, y, base + acc[v]), lanes_in(t->nr, v));
-    }
+    int lanes = lanes_in(t->nr, v);
+    if (lanes == 0) return;
+    sal_vf base = t->overwrite ? bias : sal_vf_load_partial(at, lanes);
+    sal_vf y = t->gate ? sal_vf_load_partial(gate_y + v * VW, lanes) : sal_vf_zero();
+    sal_vf_store_partial(at, finish(t, y, base + acc), lanes);
 }
 
 /* The microkernel.  mr is a constant in every instantiation, so the
@@ -130,12 +120,17 @@ SAL_INLINE void store_tile_row(const tile_args *t, float *c, const float *gate_y
 SAL_INLINE void tile_kernel(const int mr, const tile_args *t) {
     sal_vf acc[MR][NV];
     const float *arow[MR];
+    const float *b = t->b;
+    /* Started from the first product rather than from zero (kc >= 1): a
+     * zeroing loop becomes a call to memset in wasm, and the accumulators
+     * then live in memory. */
     for (int r = 0; r < mr; r++) {
         arow[r] = t->a[r];
-        for (int v = 0; v < NV; v++) acc[r][v] = sal_vf_zero();
+        sal_vf av = sal_vf_splat(arow[r][0]);
+        for (int v = 0; v < NV; v++) acc[r][v] = av * sal_vf_load(b + v * VW);
     }
-    const float *b = t->b;
-    for (int p = 0; p < t->kc; p++, b += NR) {
+    b += NR;
+    for (int p = 1; p < t->kc; p++, b += NR) {
         sal_vf bv[NV];
         for (int v = 0; v < NV; v++) bv[v] = sal_vf_load(b + v * VW);
         for (int r = 0; r < mr; r++) {
@@ -145,7 +140,8 @@ SAL_INLINE void tile_kernel(const int mr, const tile_args *t) {
     }
     sal_vf bias[NV];
     tile_bias(t, bias);
-    for (int r = 0; r < mr; r++) store_tile_row(t, t->c[r], t->gate_y[r], acc[r], bias);
+    for (int r = 0; r < mr; r++)
+        for (int v = 0; v < NV; v++) store_tile_vector(t, t->c[r], t->gate_y[r], v, acc[r][v], bias[v]);
 }
 
 #define TILE_CASE(R) case R: tile_kernel(R < MR ? R : MR, t); break;

@@ -488,6 +488,24 @@ static void fill_away_from_kinks(rng *r, float *x, size_t n) {
     }
 }
 
+/* ReLU and ReLU6 on the values where vector masks and scalar selects could
+ * part ways, past a whole vector so that both the vector loop and the tail
+ * run: ReLU(NaN) and ReLU(-0) are +0, ReLU6 keeps NaN and -0. */
+static void test_relu_special_values(void) {
+    enum { N = 37 };
+    const float special[] = {NAN, -0.0f, 0.0f, -1.0f, 3.0f, 6.0f, 7.0f, INFINITY, -INFINITY};
+    float x[N], y[N];
+    for (int i = 0; i < N; i++) x[i] = special[i % 9];
+    for (int a = SAL_K_RELU; a <= SAL_K_RELU6; a++) {
+        sal_activation_forward((sal_kernel_activation)a, x, y, N, N);
+        for (int i = 0; i < N; i++) {
+            float want = a == SAL_K_RELU ? (x[i] > 0 ? x[i] : 0.0f) : x[i] < 0 ? 0.0f : x[i] > 6 ? 6.0f : x[i];
+            CHECK(memcmp(&y[i], &want, sizeof want) == 0, "%s(%g) = %g, want %g", act_name((sal_kernel_activation)a),
+                  x[i], y[i], want);
+        }
+    }
+}
+
 static void test_activations(void) {
     enum { ROWS = 6, CH = 7, N = ROWS * CH };
     rng r = {5};
@@ -815,6 +833,7 @@ int main(void) {
     test_pool_threads();
     test_global_pools();
     test_activations();
+    test_relu_special_values();
     test_relu_rules();
     test_activation_extremes();
     test_softmax_stability();
