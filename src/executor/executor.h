@@ -61,9 +61,10 @@ typedef struct {
     size_t scratch_floats;
     size_t tmp_floats;     /* the temporaries' share, after the kernels' part */
     unsigned char *written; /* per node, for the backward pass: its gradient holds a value */
-    /* Per node: the ReLU or ReLU6 (sal_kernel_activation) a convolution
-     * applies as it stores, for its only reader, an activation node that then
-     * shares its buffer and has nothing left to do (plan.c); 0: none. */
+    /* Per node: the ReLU or ReLU6 (sal_kernel_activation) a convolution or
+     * a two-input Add applies as it stores, for its only reader, an
+     * activation node that then shares its buffer and has nothing left to do
+     * (plan.c); 0: none. */
     unsigned char *fused;
     /* Per node: a ZeroPadding2D that only one convolution or depthwise
      * convolution reads is folded into it.  pad_fold[pad] is that reader,
@@ -73,12 +74,16 @@ typedef struct {
      * runs both as declared (sal_plan_window_input). */
     int *pad_fold;
     sal_window *fold_windows;
-    /* Per node: 1 for a ReLU or ReLU6 that alone reads its input and that
-     * only a portable convolution reads (maybe past a folded pad).  Its
-     * gradient shares a buffer with its input's, so its backward step runs
-     * in place, or is taken by that convolution as it stores its input
-     * gradient (sal_kernel_gate) when the run does not ask for the
-     * activation as a layer (backward.c). */
+    /* Per node: the input whose gradient buffer the node's gradient uses,
+     * or -1.  A ReLU or ReLU6 that alone reads its input shares it (its
+     * backward step runs in place), and so does an Add with the first of its
+     * inputs that only it reads (whose gradient is the Add's: nothing to
+     * copy).  Chains share one buffer. */
+    int *grad_shares;
+    /* Per node: 1 for such a ReLU or ReLU6 that only a portable convolution
+     * reads (maybe past a folded pad): that convolution takes its backward
+     * step as it stores its input gradient (sal_kernel_gate), when the run
+     * does not ask for the activation as a layer (backward.c). */
     unsigned char *gateable;
     sal_threadpool *pool;  /* runs the kernels' tasks; NULL runs them on the calling thread */
     int worker;            /* whose plan: XNNPACK nodes run that worker's operators */

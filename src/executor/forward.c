@@ -5,13 +5,15 @@
 #include "executor.h"
 #include "spans.h"
 
-static void forward_add(const sal_plan *plan, const sal_node *node, float *y, size_t count) {
+/* fused: only with two inputs (plan.c). */
+static void forward_add(const sal_plan *plan, const sal_node *node, float *y, size_t count,
+                        sal_kernel_activation fused) {
     const float *first = sal_plan_value(plan, node->inputs[0]);
     if (node->n_inputs < 2) {
         sal_spans_copy(plan->pool, y, first, count);
         return;
     }
-    sal_spans_add(plan->pool, first, sal_plan_value(plan, node->inputs[1]), y, count);
+    sal_spans_add(plan->pool, first, sal_plan_value(plan, node->inputs[1]), y, count, fused);
     for (int k = 2; k < node->n_inputs; k++)
         sal_spans_accumulate(plan->pool, y, sal_plan_value(plan, node->inputs[k]), count);
 }
@@ -73,7 +75,7 @@ static int run_node(sal_context *ctx, const sal_plan *plan, int i, int layer, fl
         if (!done_by_input)
             sal_spans_activation_forward(plan->pool, (sal_kernel_activation)node->act, x, y, count, out.c);
         break;
-    case SAL_OP_ADD: forward_add(plan, node, y, count); break;
+    case SAL_OP_ADD: forward_add(plan, node, y, count, fused); break;
     case SAL_OP_MULTIPLY: forward_multiply(plan, i, node, y); break;
     case SAL_OP_CONCAT: forward_concat(plan, node, y, out); break;
     case SAL_OP_MAX_POOL: sal_max_pool_forward(plan->pool, win, x, xd, y, yd); break;

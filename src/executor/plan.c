@@ -101,7 +101,8 @@ static int alloc_tables(sal_plan *plan, int n) {
     plan->pad_fold = calloc((size_t)n, sizeof *plan->pad_fold);
     plan->fold_windows = calloc((size_t)n, sizeof *plan->fold_windows);
     plan->gateable = calloc((size_t)n, 1);
-    return plan->written && plan->fused && plan->shapes && plan->windows && plan->broadcast && plan->value_offset &&
+    plan->grad_shares = calloc((size_t)n, sizeof *plan->grad_shares);
+    return plan->grad_shares && plan->written && plan->fused && plan->shapes && plan->windows && plan->broadcast && plan->value_offset &&
            plan->grad_offset && plan->pad_fold && plan->fold_windows && plan->gateable;
 }
 
@@ -117,7 +118,9 @@ static void release_tables(sal_plan *plan) {
     free(plan->pad_fold);
     free(plan->fold_windows);
     free(plan->gateable);
+    free(plan->grad_shares);
     plan->gateable = NULL;
+    plan->grad_shares = NULL;
     plan->pad_fold = NULL;
     plan->fold_windows = NULL;
     plan->written = plan->fused = NULL;
@@ -137,17 +140,18 @@ void sal_plan_release(sal_plan *plan) {
     plan->worker = worker;
 }
 
-/* The convolution node a's activation can run inside, or -1: a ReLU or
- * ReLU6 after a portable convolution that nothing else reads.  The
- * convolution's own output is then never stored (forward.c stores it when
- * it is asked for as a layer), which saves a pass over memory. */
+/* The node a's activation can run inside, or -1: a ReLU or ReLU6 after a
+ * portable convolution or a two-input Add that nothing else reads.  The
+ * source's own output is then never stored (forward.c stores it when it is
+ * asked for as a layer), which saves a pass over memory. */
 static int fusion_source(const sal_context *ctx, int a) {
     const sal_node *node = &ctx->graph->nodes[a];
     if (node->op != SAL_OP_ACTIVATION || node->n_inputs != 1) return -1;
     if (node->act != SAL_ACT_RELU && node->act != SAL_ACT_RELU6) return -1;
     int p = node->inputs[0];
     const sal_node *source = &ctx->graph->nodes[p];
-    if ((source->op != SAL_OP_CONV2D && source->op != SAL_OP_DEPTHWISE_CONV2D) || ctx->ops[p].on_xnn) return -1;
+    int conv = source->op == SAL_OP_CONV2D || source->op == SAL_OP_DEPTHWISE_CONV2D;
+    if (!(conv && !ctx->ops[p].on_xnn) && !(source->op == SAL_OP_ADD && source->n_inputs == 2)) return -1;
     for (int j = p + 1; j <= ctx->logits; j++)
         for (int k = 0; k < ctx->graph->nodes[j].n_inputs; k++)
             if (ctx->graph->nodes[j].inputs[k] == p && j != a) return -1;
@@ -201,11 +205,21 @@ static void choose_pad_folds(const sal_context *ctx, sal_plan *plan) {
     }
 }
 
-/* Is node a gateable (see sal_plan)?  Needs the pad folds. */
+/* The input whose gradient buffer node i can use (see sal_plan), or -1. */
+static int grad_share(const sal_context *ctx, int i) {
+    const sal_node *node = &ctx->graph->nodes[i];
+    int relu = node->op == SAL_OP_ACTIVATION && (node->act == SAL_ACT_RELU || node->act == SAL_ACT_RELU6);
+    if (relu && node->n_inputs == 1) return only_reader(ctx, node->inputs[0]) == i ? node->inputs[0] : -1;
+    if (node->op != SAL_OP_ADD) return -1;
+    for (int k = 0; k < node->n_inputs; k++)
+        if (only_reader(ctx, node->inputs[k]) == i) return node->inputs[k];
+    return -1;
+}
+
+/* Is node a gateable (see sal_plan)?  Needs the pad folds and grad_shares. */
 static int gateable(const sal_context *ctx, const sal_plan *plan, int a) {
     const sal_node *node = &ctx->graph->nodes[a];
-    if (node->op != SAL_OP_ACTIVATION || node->n_inputs != 1) return 0;
-    if ((node->act != SAL_ACT_RELU && node->act != SAL_ACT_RELU6) || only_reader(ctx, node->inputs[0]) != a) return 0;
+    if (node->op != SAL_OP_ACTIVATION || plan->grad_shares[a] < 0) return 0;
     int c = only_reader(ctx, a);
     if (c < 0) return 0;
     if (ctx->graph->nodes[c].op == SAL_OP_ZERO_PAD && plan->pad_fold[c] > 0) c = plan->pad_fold[c];
@@ -214,7 +228,15 @@ static int gateable(const sal_context *ctx, const sal_plan *plan, int a) {
 }
 
 static void choose_gates(const sal_context *ctx, sal_plan *plan) {
+    plan->grad_shares[0] = -1;
+    for (int i = 1; i <= ctx->logits; i++) plan->grad_shares[i] = grad_share(ctx, i);
     for (int a = 1; a <= ctx->logits; a++) plan->gateable[a] = (unsigned char)gateable(ctx, plan, a);
+}
+
+/* The node whose gradient buffer node i's gradient uses: the end of its chain of grad_shares. */
+static int grad_root(const sal_plan *plan, int i) {
+    while (plan->grad_shares[i] >= 0) i = plan->grad_shares[i];
+    return i;
 }
 
 /* The step of reader j of a value: the reader of a folded pad reads through it. */
@@ -318,9 +340,10 @@ static int layout_memory(const sal_context *ctx, sal_plan *plan, sal_plan_kind k
         if (kind == SAL_PLAN_BACKWARD) {
             iv[L + 1 + i] = grad_interval(ctx, plan, i);
             iv[L + 1 + i].offset = &plan->grad_offset[i];
-            /* A gateable activation's gradient lives in its input's buffer, from its own first write. */
-            int in = plan->gateable[i] ? ctx->graph->nodes[i].inputs[0] : -1;
-            if (in >= 0 && iv[L + 1 + i].start < iv[L + 1 + in].start) iv[L + 1 + in].start = iv[L + 1 + i].start;
+            /* A shared gradient lives in its root's buffer, from its own first write to the root's last read. */
+            interval *root = &iv[L + 1 + grad_root(plan, i)], *own = &iv[L + 1 + i];
+            if (own->start < root->start) root->start = own->start;
+            if (own->end > root->end) root->end = own->end;
         }
         if (iv[i].size > largest) largest = iv[i].size;
         size_t s = node_scratch(ctx, plan, i);
@@ -331,7 +354,7 @@ static int layout_memory(const sal_context *ctx, sal_plan *plan, sal_plan_kind k
     }
     int placed = 0;
     for (int k = 0; k < n; k++)
-        if (k <= L ? fused_into(ctx, plan, k) < 0 : !plan->gateable[k - L - 1]) iv[placed++] = iv[k];
+        if (k <= L ? fused_into(ctx, plan, k) < 0 : plan->grad_shares[k - L - 1] < 0) iv[placed++] = iv[k];
     for (int k = 0; k < placed; k++) all_sizes = add_saturating(all_sizes, iv[k].size);
     /* No offset + size exceeds the sum of all sizes: if that fits, placing cannot overflow. */
     size_t arena = all_sizes < SIZE_MAX ? place_intervals(iv, placed) : SIZE_MAX;
@@ -339,8 +362,7 @@ static int layout_memory(const sal_context *ctx, sal_plan *plan, sal_plan_kind k
     for (int i = 0; i <= L; i++) {
         int p = fused_into(ctx, plan, i);
         if (p >= 0) plan->value_offset[i] = plan->value_offset[p];
-        if (kind == SAL_PLAN_BACKWARD && plan->gateable[i])
-            plan->grad_offset[i] = plan->grad_offset[ctx->graph->nodes[i].inputs[0]];
+        if (kind == SAL_PLAN_BACKWARD) plan->grad_offset[i] = plan->grad_offset[grad_root(plan, i)];
     }
     plan->tmp_floats = (kind == SAL_PLAN_BACKWARD) ? add_saturating(largest, largest) : 0;
     return alloc_buffers(plan, arena, round_up(scratch), err);

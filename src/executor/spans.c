@@ -28,7 +28,10 @@ static void run_span(void *ctx, int index) {
         sal_activation_backward(job->act, job->rule, AT(job->a), AT(job->b), job->c + first, job->out + first, n,
                                 job->channels);
         break;
-    case SPAN_ADD: sal_add(job->a + first, job->b + first, job->out + first, n); break;
+    case SPAN_ADD:
+        sal_add(job->a + first, job->b + first, job->out + first, n);
+        if (job->act != SAL_K_LINEAR) sal_activation_forward(job->act, job->out + first, job->out + first, n, (int)n);
+        break;
     case SPAN_ACCUMULATE: sal_accumulate(job->out + first, job->a + first, n); break;
     case SPAN_COPY: memcpy(job->out + first, job->a + first, n * sizeof(float)); break;
     }
@@ -63,8 +66,9 @@ void sal_spans_activation_backward(sal_threadpool *pool, sal_kernel_activation a
     run_spans(pool, &job);
 }
 
-void sal_spans_add(sal_threadpool *pool, const float *a, const float *b, float *y, size_t count) {
-    span_job job = {.kind = SPAN_ADD, .a = a, .b = b, .out = y, .count = count};
+void sal_spans_add(sal_threadpool *pool, const float *a, const float *b, float *y, size_t count,
+                   sal_kernel_activation then) {
+    span_job job = {.kind = SPAN_ADD, .act = then, .a = a, .b = b, .out = y, .count = count};
     run_spans(pool, &job);
 }
 

@@ -293,8 +293,18 @@ static void test_spans(void) {
     sal_spans_activation_forward(pool, SAL_K_SOFTMAX, a, got, 1000 * 49, 1000);
     CHECK(memcmp(want, got, 1000 * 49 * sizeof *got) == 0, "softmax rows in spans");
     sal_add(a, b, want, COUNT);
-    sal_spans_add(pool, a, b, got, COUNT);
+    sal_spans_add(pool, a, b, got, COUNT, SAL_K_LINEAR);
     CHECK(memcmp(want, got, COUNT * sizeof *got) == 0, "add in spans");
+    for (sal_kernel_activation act = SAL_K_RELU; act <= SAL_K_RELU6; act++) {
+        float *sum = malloc(COUNT * sizeof *sum);
+        sal_add(a, b, sum, COUNT);
+        sal_activation_forward(act, sum, want, COUNT, COUNT);
+        sal_spans_add(pool, a, b, got, COUNT, act);
+        CHECK(memcmp(want, got, COUNT * sizeof *got) == 0, "add then activation %d in spans", (int)act);
+        free(sum);
+    }
+    sal_add(a, b, want, COUNT);
+    sal_add(a, b, got, COUNT);
     sal_accumulate(want, c, COUNT);
     sal_spans_accumulate(pool, got, c, COUNT);
     CHECK(memcmp(want, got, COUNT * sizeof *got) == 0, "accumulate in spans");
@@ -655,6 +665,65 @@ static void test_gated_activations(sal_backend backend) {
     free_model(m);
 }
 
+enum { RH = 6, RW = 5, RC = 3, R_IN = RH * RW * RC, R_CLASSES = 3, R_ACT = RH * RW * 4 };
+
+/* input 6x5x3 -> c1 conv 3x3 same (4) -> r1 relu -> c2 conv 3x3 same (4);
+ * sum = add(c2, r1) -> out relu -> c3 conv 1x1 (4) -> global avg -> dense 3.
+ * out runs inside sum; out, sum and c2 share one gradient buffer. */
+static sal_model *build_residual_model(void) {
+    sal_model *m = new_model(RH, RW, RC, R_CLASSES);
+    sal_graph *g = &m->graph;
+    int r1 = add_act(g, "r1", add_conv(g, "c1", 0, 3, 1, RC, 4, SAL_PAD_SAME), SAL_ACT_RELU);
+    int c2 = add_conv(g, "c2", r1, 3, 1, 4, 4, SAL_PAD_SAME);
+    int out = add_act(g, "out", add(g, SAL_OP_ADD, "sum", c2, r1), SAL_ACT_RELU);
+    int gap = add(g, SAL_OP_GLOBAL_AVG_POOL, "gap", add_conv(g, "c3", out, 1, 1, 4, 4, SAL_PAD_VALID), -1);
+    int fc = add(g, SAL_OP_DENSE, "fc", gap, -1);
+    set_dense(&g->nodes[fc], 4, R_CLASSES);
+    g->output = fc;
+    return m;
+}
+
+/* A residual Add with its ReLU inside it and gradients passed through
+ * shared buffers: asked for as layers, the Add gives c2 + r1 and the ReLU's
+ * step applied to out's gradient, c2 the Add's gradient, and the input
+ * gradient stays the same bit for bit, under every rule. */
+static void test_residual_add(void) {
+    sal_model *m = build_residual_model();
+    float *x = random_array(R_IN, 1.0f);
+    sal_error err;
+    sal_context *ctx = sal_context_create_backend(m, 2, SAL_BACKEND_PORTABLE, &err);
+    CHECK(ctx != NULL, "context: %s", err.message);
+    const sal_relu_rule rules[] = {SAL_RELU_STANDARD, SAL_RELU_GUIDED, SAL_RELU_DECONVNET};
+    int target = 1, negative = 0;
+    for (int r = 0; ctx && r < 3; r++) {
+        float plain[R_IN], g[4][R_IN], act[4][R_ACT], grad[4][R_ACT];
+        const char *layers[] = {"sum", "out", "c2", "r1"};
+        sal_backward_request req = {.targets = &target, .relu_rule = rules[r], .input_gradient = plain};
+        CHECK(sal_backward(ctx, x, 1, RH, RW, &req, &err) == SAL_OK, "rule %d: %s", r, err.message);
+        for (int k = 0; k < 4; k++) {
+            sal_backward_request at = {.targets = &target, .relu_rule = rules[r], .layer = layers[k],
+                                       .layer_activation = act[k], .layer_gradient = grad[k], .input_gradient = g[k]};
+            CHECK(sal_backward(ctx, x, 1, RH, RW, &at, &err) == SAL_OK, "rule %d at %s: %s", r, layers[k],
+                  err.message);
+            CHECK(memcmp(plain, g[k], sizeof plain) == 0, "rule %d: input gradient changes asking for %s", r,
+                  layers[k]);
+        }
+        int wrong = 0;
+        for (int i = 0; i < R_ACT; i++) {
+            negative += act[0][i] < 0;
+            wrong += act[0][i] != act[2][i] + act[3][i];
+            wrong += act[1][i] != (act[0][i] > 0 ? act[0][i] : 0.0f);
+            wrong += grad[0][i] != relu_rule_step(rules[r], INFINITY, act[1][i], grad[1][i]);
+            wrong += grad[2][i] != grad[0][i];
+        }
+        CHECK(wrong == 0, "rule %d: %d values of sum, out and c2 disagree", r, wrong);
+    }
+    CHECK(negative > 0, "the Add never went below zero");
+    free(x);
+    sal_context_free(ctx);
+    free_model(m);
+}
+
 /* input 5x4x2 -> conv 3x3 same (3) -> batch norm -> relu -> global avg -> dense 3 */
 enum { FH = 5, FW = 4, FC = 2, F_OUT = 3, F_IN = FH * FW * FC, F_ACT = FH * FW * F_OUT };
 static sal_model *build_conv_bn_model(unsigned seed) {
@@ -791,6 +860,7 @@ int main(void) {
     test_gated_activations(SAL_BACKEND_PORTABLE);
     if (sal_backend_available(SAL_BACKEND_XNNPACK)) test_gated_activations(SAL_BACKEND_XNNPACK);
     if (sal_backend_available(SAL_BACKEND_XNNPACK)) test_folded_pads(SAL_BACKEND_XNNPACK);
+    test_residual_add();
     test_folded_batch_norm();
     test_spatial_output();
     return check_report();
