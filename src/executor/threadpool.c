@@ -21,7 +21,9 @@
 /* How long an idle worker polls for the next job before sleeping (about
  * 0.1-1 ms, depending on the CPU's pause): long enough to bridge the gap
  * between two kernels of one layer, short enough not to burn a core while the
- * caller does serial work. */
+ * caller does serial work.  The caller, its share done, polls as long for the
+ * workers to finish before it sleeps: waking it costs more than the tail of a
+ * kernel (measured: 7-10% of a MobileNetV2 gradient on two threads). */
 enum { SPIN_ROUNDS = 20000 };
 
 struct sal_threadpool {
@@ -33,7 +35,7 @@ struct sal_threadpool {
     pthread_cond_t finished;  /* the last worker left the job */
     atomic_int generation;
     int stop;
-    int pending;         /* workers still inside the current job */
+    atomic_int pending;  /* workers still inside the current job */
     atomic_int busy;     /* a job is running */
     sal_task_fn fn;
     void *ctx;
@@ -49,12 +51,16 @@ static void run_tasks(sal_threadpool *pool, sal_task_fn fn, void *ctx, int n) {
     }
 }
 
+static void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
 static void spin_until_new_generation(sal_threadpool *pool, int seen) {
     for (int round = 0; round < SPIN_ROUNDS; round++) {
         if (atomic_load_explicit(&pool->generation, memory_order_acquire) != seen) return;
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
-#endif
+        cpu_relax();
     }
 }
 
@@ -79,7 +85,7 @@ static void *worker_main(void *arg) {
         run_tasks(pool, fn, ctx, n);
 
         pthread_mutex_lock(&pool->lock);
-        if (--pool->pending == 0) pthread_cond_signal(&pool->finished);
+        if (atomic_fetch_sub(&pool->pending, 1) == 1) pthread_cond_signal(&pool->finished);
         pthread_mutex_unlock(&pool->lock);
     }
 }
@@ -156,15 +162,18 @@ void sal_parallel_for(sal_threadpool *pool, int n, sal_task_fn fn, void *ctx) {
     pool->ctx = ctx;
     pool->n = n;
     atomic_store(&pool->next, 0);
-    pool->pending = pool->n_workers;
+    atomic_store(&pool->pending, pool->n_workers);
     atomic_fetch_add(&pool->generation, 1);
     pthread_cond_broadcast(&pool->wake);
     pthread_mutex_unlock(&pool->lock);
 
     run_tasks(pool, fn, ctx, n);
 
+    for (int round = 0; round < SPIN_ROUNDS && atomic_load_explicit(&pool->pending, memory_order_acquire) > 0;
+         round++)
+        cpu_relax();
     pthread_mutex_lock(&pool->lock);
-    while (pool->pending > 0) pthread_cond_wait(&pool->finished, &pool->lock);
+    while (atomic_load(&pool->pending) > 0) pthread_cond_wait(&pool->finished, &pool->lock);
     pthread_mutex_unlock(&pool->lock);
     atomic_store(&pool->busy, 0);
 }
