@@ -1,8 +1,12 @@
 /* threadpool.c - persistent workers fed by a generation counter.
  *
  * sal_parallel_for publishes a job (fn, ctx, n) under the mutex and bumps the
- * generation; every worker, and the caller, then claims indices from one
- * atomic counter until none are left, so uneven tasks balance themselves.
+ * generation.  The indices are cut into one contiguous range per thread (the
+ * caller's first); each thread claims indices of its own range from that
+ * range's atomic counter, then helps with the others', so uneven tasks still
+ * balance themselves.  Own ranges first keep each thread on the same part of
+ * the data from one kernel to the next (the rows of an image, say): what it
+ * reads, it mostly wrote itself, and finds in its own core's cache.
  * The caller returns once every worker has reported back for that
  * generation, which also guarantees no worker still reads the job when the
  * next one is published.  A pool runs one job at a time: a call made while a
@@ -26,10 +30,23 @@
  * kernel (measured: 7-10% of a MobileNetV2 gradient on two threads). */
 enum { SPIN_ROUNDS = 20000 };
 
+/* One range's next index, on a cache line of its own. */
+typedef struct {
+    atomic_int next;
+    char pad[60];
+} claim_slot;
+
+typedef struct {
+    struct sal_threadpool *pool;
+    int self;            /* 1 .. n_workers; the caller is 0 */
+} worker_arg;
+
 struct sal_threadpool {
     int n_threads;       /* counts the caller */
     int n_workers;       /* threads actually started */
     pthread_t *workers;
+    worker_arg *args;    /* per worker */
+    claim_slot *ranges;  /* per thread */
     pthread_mutex_t lock;
     pthread_cond_t wake;      /* a new generation or stop */
     pthread_cond_t finished;  /* the last worker left the job */
@@ -40,14 +57,22 @@ struct sal_threadpool {
     sal_task_fn fn;
     void *ctx;
     int n;
-    atomic_int next;
 };
 
-static void run_tasks(sal_threadpool *pool, sal_task_fn fn, void *ctx, int n) {
-    for (;;) {
-        int i = atomic_fetch_add_explicit(&pool->next, 1, memory_order_relaxed);
-        if (i >= n) return;
-        fn(ctx, i);
+/* Thread t's range of n indices over the pool's threads: [start(t), start(t + 1)). */
+static int range_start(const sal_threadpool *pool, int t, int n) {
+    return (int)((long long)t * n / pool->n_threads);
+}
+
+/* Thread `self`: its own range, then whatever is left of the others'. */
+static void run_tasks(sal_threadpool *pool, int self, sal_task_fn fn, void *ctx, int n) {
+    for (int k = 0; k < pool->n_threads; k++) {
+        int t = (self + k) % pool->n_threads, end = range_start(pool, t + 1, n);
+        for (;;) {
+            int i = atomic_fetch_add_explicit(&pool->ranges[t].next, 1, memory_order_relaxed);
+            if (i >= end) break;
+            fn(ctx, i);
+        }
     }
 }
 
@@ -65,8 +90,8 @@ static void spin_until_new_generation(sal_threadpool *pool, int seen) {
 }
 
 static void *worker_main(void *arg) {
-    sal_threadpool *pool = arg;
-    int seen = 0;
+    sal_threadpool *pool = ((worker_arg *)arg)->pool;
+    int self = ((worker_arg *)arg)->self, seen = 0;
     for (;;) {
         spin_until_new_generation(pool, seen);
         pthread_mutex_lock(&pool->lock);
@@ -82,7 +107,7 @@ static void *worker_main(void *arg) {
         int n = pool->n;
         pthread_mutex_unlock(&pool->lock);
 
-        run_tasks(pool, fn, ctx, n);
+        run_tasks(pool, self, fn, ctx, n);
 
         pthread_mutex_lock(&pool->lock);
         if (atomic_fetch_sub(&pool->pending, 1) == 1) pthread_cond_signal(&pool->finished);
@@ -101,7 +126,8 @@ static void stop_workers(sal_threadpool *pool) {
 
 static void start_workers(sal_threadpool *pool, int wanted) {
     for (int i = 0; i < wanted; i++) {
-        if (pthread_create(&pool->workers[i], NULL, worker_main, pool) != 0) break;
+        pool->args[i] = (worker_arg){pool, i + 1};
+        if (pthread_create(&pool->workers[i], NULL, worker_main, &pool->args[i]) != 0) break;
         pool->n_workers++;
     }
     pool->n_threads = pool->n_workers + 1;
@@ -114,7 +140,12 @@ sal_threadpool *sal_threadpool_create(int n_threads) {
     int wanted = n_threads > 1 ? n_threads - 1 : 0;
     if (wanted == 0) return pool;
     pool->workers = calloc((size_t)wanted, sizeof *pool->workers);
-    if (!pool->workers) {
+    pool->args = calloc((size_t)wanted, sizeof *pool->args);
+    pool->ranges = calloc((size_t)wanted + 1, sizeof *pool->ranges);
+    if (!pool->workers || !pool->args || !pool->ranges) {
+        free(pool->workers);
+        free(pool->args);
+        free(pool->ranges);
         free(pool);
         return NULL;
     }
@@ -134,6 +165,8 @@ void sal_threadpool_free(sal_threadpool *pool) {
         pthread_cond_destroy(&pool->wake);
         pthread_mutex_destroy(&pool->lock);
         free(pool->workers);
+        free(pool->args);
+        free(pool->ranges);
     }
     free(pool);
 }
@@ -161,13 +194,13 @@ void sal_parallel_for(sal_threadpool *pool, int n, sal_task_fn fn, void *ctx) {
     pool->fn = fn;
     pool->ctx = ctx;
     pool->n = n;
-    atomic_store(&pool->next, 0);
+    for (int t = 0; t < pool->n_threads; t++) atomic_store(&pool->ranges[t].next, range_start(pool, t, n));
     atomic_store(&pool->pending, pool->n_workers);
     atomic_fetch_add(&pool->generation, 1);
     pthread_cond_broadcast(&pool->wake);
     pthread_mutex_unlock(&pool->lock);
 
-    run_tasks(pool, fn, ctx, n);
+    run_tasks(pool, 0, fn, ctx, n);
 
     for (int round = 0; round < SPIN_ROUNDS && atomic_load_explicit(&pool->pending, memory_order_acquire) > 0;
          round++)

@@ -52,7 +52,7 @@
 
 typedef struct {
     const sal_gemm_args *g;
-    int row_blocks, block_rows, col_block_cols;
+    int row_blocks, block_rows, col_blocks, col_block_cols;
 } gemm_job;
 
 /* One tile of at most MR x NR over a K slice. */
@@ -219,8 +219,10 @@ static void copy_slivers(const sal_gemm_args *g, int p0, int kc, int j0, int j1,
 static void gemm_block(void *ctx, int index) {
     const gemm_job *job = ctx;
     const sal_gemm_args *g = job->g;
-    int i0 = (index % job->row_blocks) * job->block_rows, i1 = min_int(g->m, i0 + job->block_rows);
-    int j0 = (index / job->row_blocks) * job->col_block_cols, j1 = min_int(g->n, j0 + job->col_block_cols);
+    /* Row block major: a thread's contiguous range of tasks covers rows of C
+     * (threadpool.c), the rows the next kernel is likely to give it again. */
+    int i0 = (index / job->col_blocks) * job->block_rows, i1 = min_int(g->m, i0 + job->block_rows);
+    int j0 = (index % job->col_blocks) * job->col_block_cols, j1 = min_int(g->n, j0 + job->col_block_cols);
     size_t a_at[MC], c_at[MC];
     for (int i = i0; i < i1; i++) {
         a_at[i - i0] = sal_gemm_row_offset(&g->a_rows, i);
@@ -272,7 +274,8 @@ static int split(gemm_job *job, int threads) {
     }
     int panels_per_block = (panels + col_blocks - 1) / col_blocks;
     job->col_block_cols = panels_per_block * NR;
-    return job->row_blocks * ((panels + panels_per_block - 1) / panels_per_block);
+    job->col_blocks = (panels + panels_per_block - 1) / panels_per_block;
+    return job->row_blocks * job->col_blocks;
 }
 
 /* The k = 0 product: C is the bias, or zero. */
