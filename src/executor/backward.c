@@ -98,13 +98,9 @@ static int backward_unary(backward_run *run, int i, const sal_node *node, const 
     sal_context *ctx = run->ctx;
     const sal_plan *plan = run->plan;
     const sal_node_op *op = &ctx->ops[i];
-    int in = node->inputs[0];
-    const sal_window *win = &plan->windows[i];
-    if (node->op == SAL_OP_CONV2D || node->op == SAL_OP_DEPTHWISE_CONV2D) {
-        sal_window_input read = sal_plan_window_input(ctx, plan, i, run->layer);
-        in = read.node;
-        win = read.window;
-    }
+    sal_window_input read = sal_plan_window_input(ctx, plan, i, run->layer);
+    int in = read.node;
+    const sal_window *win = read.window;
     /* The backward step of the activation read, taken as dx is stored (plan.c's gateable). */
     sal_kernel_gate gate = {SAL_K_LINEAR, run->rule, NULL};
     if ((node->op == SAL_OP_CONV2D || node->op == SAL_OP_DEPTHWISE_CONV2D) && plan->gateable[in] && in != run->layer) {

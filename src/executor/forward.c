@@ -51,18 +51,14 @@ static int run_node(sal_context *ctx, const sal_plan *plan, int i, int layer, fl
     sal_shape out = plan->shapes[i];
     size_t count = sal_shape_count(out);
     float *y = sal_plan_value(plan, i);
-    int in0 = node->n_inputs > 0 ? node->inputs[0] : -1;
-    const sal_window *win = &plan->windows[i];
-    if (node->op == SAL_OP_CONV2D || node->op == SAL_OP_DEPTHWISE_CONV2D) {
-        sal_window_input read = sal_plan_window_input(ctx, plan, i, layer);
-        in0 = read.node;
-        win = read.window;
-    }
-    const float *x = in0 >= 0 ? sal_plan_value(plan, in0) : NULL;
-    sal_dims xd = in0 >= 0 ? sal_dims_of(plan->shapes[in0]) : sal_dims_of(out);
+    sal_window_input read = sal_plan_window_input(ctx, plan, i, layer); /* every node but the input has one */
+    int in0 = read.node;
+    const sal_window *win = read.window;
+    const float *x = sal_plan_value(plan, in0);
+    sal_dims xd = sal_dims_of(plan->shapes[in0]);
     sal_dims yd = sal_dims_of(out);
     sal_kernel_activation fused = i != layer ? (sal_kernel_activation)plan->fused[i] : SAL_K_LINEAR;
-    int done_by_input = in0 >= 0 && plan->fused[in0] && in0 != layer;
+    int done_by_input = plan->fused[in0] && in0 != layer;
 
     switch (node->op) {
     case SAL_OP_INPUT: break; /* written by sal_run_forward */

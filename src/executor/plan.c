@@ -79,8 +79,7 @@ static size_t node_scratch(const sal_context *ctx, const sal_plan *plan, int i) 
     if (node->op != SAL_OP_CONV2D && node->op != SAL_OP_DEPTHWISE_CONV2D) return 0;
     if (ctx->ops[i].on_xnn) return 0;
     size_t most = 0;
-    for (int folded = 0; folded <= 1; folded++) { /* a folded pad may be run as declared */
-        /* layer -1 folds, node i's input does not */
+    for (int folded = 0; folded <= 1; folded++) { /* a folded pad runs as declared when asked for as a layer */
         sal_window_input in = sal_plan_window_input(ctx, plan, i, folded ? -1 : node->inputs[0]);
         sal_dims x = sal_dims_of(plan->shapes[in.node]), y = sal_dims_of(plan->shapes[i]);
         size_t s = node->op == SAL_OP_CONV2D ? sal_conv2d_scratch_floats(&ctx->ops[i].conv, x, y, in.window)
@@ -102,8 +101,8 @@ static int alloc_tables(sal_plan *plan, int n) {
     plan->fold_windows = calloc((size_t)n, sizeof *plan->fold_windows);
     plan->gateable = calloc((size_t)n, 1);
     plan->grad_shares = calloc((size_t)n, sizeof *plan->grad_shares);
-    return plan->grad_shares && plan->written && plan->fused && plan->shapes && plan->windows && plan->broadcast && plan->value_offset &&
-           plan->grad_offset && plan->pad_fold && plan->fold_windows && plan->gateable;
+    return plan->written && plan->fused && plan->shapes && plan->windows && plan->broadcast && plan->value_offset &&
+           plan->grad_offset && plan->pad_fold && plan->fold_windows && plan->gateable && plan->grad_shares;
 }
 
 /* Everything but the arena and the scratch, which a new shape may reuse. */
@@ -140,6 +139,18 @@ void sal_plan_release(sal_plan *plan) {
     plan->worker = worker;
 }
 
+/* The only node that reads node i, or -1. */
+static int only_reader(const sal_context *ctx, int i) {
+    int reader = -1;
+    for (int j = i + 1; j <= ctx->logits; j++)
+        for (int k = 0; k < ctx->graph->nodes[j].n_inputs; k++)
+            if (ctx->graph->nodes[j].inputs[k] == i) {
+                if (reader >= 0) return -1;
+                reader = j;
+            }
+    return reader;
+}
+
 /* The node a's activation can run inside, or -1: a ReLU or ReLU6 after a
  * portable convolution or a two-input Add that nothing else reads.  The
  * source's own output is then never stored (forward.c stores it when it is
@@ -152,10 +163,7 @@ static int fusion_source(const sal_context *ctx, int a) {
     const sal_node *source = &ctx->graph->nodes[p];
     int conv = source->op == SAL_OP_CONV2D || source->op == SAL_OP_DEPTHWISE_CONV2D;
     if (!(conv && !ctx->ops[p].on_xnn) && !(source->op == SAL_OP_ADD && source->n_inputs == 2)) return -1;
-    for (int j = p + 1; j <= ctx->logits; j++)
-        for (int k = 0; k < ctx->graph->nodes[j].n_inputs; k++)
-            if (ctx->graph->nodes[j].inputs[k] == p && j != a) return -1;
-    return p;
+    return only_reader(ctx, p) == a ? p : -1;
 }
 
 /* The convolution whose buffer node i shares because i's activation runs
@@ -171,18 +179,6 @@ static void choose_fusions(const sal_context *ctx, sal_plan *plan) {
         int p = fusion_source(ctx, a);
         if (p >= 0) plan->fused[p] = (unsigned char)ctx->graph->nodes[a].act;
     }
-}
-
-/* The only node that reads node i, or -1. */
-static int only_reader(const sal_context *ctx, int i) {
-    int reader = -1;
-    for (int j = i + 1; j <= ctx->logits; j++)
-        for (int k = 0; k < ctx->graph->nodes[j].n_inputs; k++)
-            if (ctx->graph->nodes[j].inputs[k] == i) {
-                if (reader >= 0) return -1;
-                reader = j;
-            }
-    return reader;
 }
 
 /* Zero padding followed by a convolution is the convolution with more

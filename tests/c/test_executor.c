@@ -210,7 +210,8 @@ static void test_images_apart(sal_backend backend) {
                                 .logits = logits, .layer_activation = acts, .layer_gradient = layer_grads};
     CHECK(three && sal_backward(three, x, B, H, W, &all, &err) == SAL_OK, "%s: batch of %d: %s", name, B,
           err.message);
-    CHECK(three && sal_forward(three, x, B, H, W, fwd, NULL, &err) == SAL_OK, "%s: forward batch: %s", name, err.message);
+    CHECK(three && sal_forward(three, x, B, H, W, fwd, NULL, &err) == SAL_OK, "%s: forward batch: %s", name,
+          err.message);
     for (int b = 0; one && b < B; b++) {
         float grad[N_IN], logit[CLASSES], act[LAYER], layer_grad[LAYER];
         int target = -1;
