@@ -20,13 +20,16 @@ print_summary() {
 }
 trap print_summary EXIT
 
-# Runs ctest on BUILD_DIR (with any VAR=value before it in the environment)
-# and adds its counts, read from ctest's "X% tests passed, F tests failed out
-# of T" line, to the summary.  Returns ctest's status.
-run_ctest() { # BUILD_DIR [VAR=value ...]
+# Runs ctest on BUILD_DIR (with any VAR=value before it in the environment,
+# and any ctest arguments after --) and adds its counts, read from ctest's
+# "X% tests passed, F tests failed out of T" line, to the summary.  Returns
+# ctest's status.
+run_ctest() { # BUILD_DIR [VAR=value ...] [-- CTEST_ARG ...]
     local dir=$1; shift
-    local log="$dir/ctest-output.txt" status=0 counts f total
-    env "$@" ctest --test-dir "$dir" --output-on-failure --no-tests=error | tee "$log" || status=$?
+    local log="$dir/ctest-output.txt" status=0 counts f total vars=()
+    while (( $# > 0 )) && [[ $1 != -- ]]; do vars+=("$1"); shift; done
+    (( $# > 0 )) && shift
+    env "${vars[@]}" ctest --test-dir "$dir" --output-on-failure --no-tests=error "$@" | tee "$log" || status=$?
     counts=$(sed -nE 's/^[0-9]+% tests passed, ([0-9]+) tests? failed out of ([0-9]+).*/\1 \2/p' "$log" | tail -n 1)
     if [[ -n $counts ]]; then
         read -r f total <<< "$counts"
@@ -73,6 +76,14 @@ run_ctest "$build-asan" ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktra
 
 echo "== WebAssembly build (npm run build)"
 npm run build
+
+# The same C tests of the kernels and the executor, compiled to wasm SIMD and
+# run in Node: the code paths only the wasm build takes.
+wasm_build=$(realpath -m "${SAL_WASM_BUILD_DIR:-$repo/build-wasm}")/saliency-simd
+echo "== C tests of the kernels and the executor in WebAssembly ($wasm_build)"
+NODE_PATH=${NODE_PATH:-/usr/share/nodejs} \
+    cmake --build "$wasm_build" -j"$(nproc)" --target test_kernels_conv test_kernels_misc test_executor
+run_ctest "$wasm_build" -- -R '^test_(kernels_conv|kernels_misc|executor)$'
 
 # The API, the Node CLI, the packed package, and the API in headless Chromium.
 echo "== JavaScript tests (node --test tests/node/)"

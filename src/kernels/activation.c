@@ -77,9 +77,10 @@ void sal_activation_forward(sal_kernel_activation act, const float *x, float *y,
     }
 }
 
-/* ReLU-family gradient from the output y (relu_lanes.h); dx may be dy. */
-static void relu_backward(sal_kernel_activation act, sal_kernel_relu_rule rule, const float *y, const float *dy,
-                          float *dx, size_t count) {
+/* ReLU-family gradient from the output y (relu_lanes.h); dx may be dy.
+ * rule is a constant in each instantiation. */
+SAL_INLINE void relu_backward_rule(sal_kernel_activation act, const sal_kernel_relu_rule rule, const float *y,
+                                   const float *dy, float *dx, size_t count) {
     const sal_relu_gate gate = sal_relu_gate_of(act, rule);
     size_t i = 0;
     for (; i + SAL_VF_WIDTH <= count; i += SAL_VF_WIDTH)
@@ -88,6 +89,15 @@ static void relu_backward(sal_kernel_activation act, sal_kernel_relu_rule rule, 
         int rest = (int)(count - i);
         sal_vf_store_partial(dx + i, sal_relu_gate_apply(&gate, sal_vf_load_partial(y + i, rest),
                                                          sal_vf_load_partial(dy + i, rest)), rest);
+    }
+}
+
+static void relu_backward(sal_kernel_activation act, sal_kernel_relu_rule rule, const float *y, const float *dy,
+                          float *dx, size_t count) {
+    switch (rule) {
+    case SAL_K_RULE_GUIDED: relu_backward_rule(act, SAL_K_RULE_GUIDED, y, dy, dx, count); break;
+    case SAL_K_RULE_DECONVNET: relu_backward_rule(act, SAL_K_RULE_DECONVNET, y, dy, dx, count); break;
+    default: relu_backward_rule(act, SAL_K_RULE_STANDARD, y, dy, dx, count); break;
     }
 }
 

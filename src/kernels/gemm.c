@@ -43,7 +43,7 @@
 #define MR SAL_GEMM_MR     /* tile rows, at most 8 */
 #define NV SAL_GEMM_NV     /* vectors per tile row */
 #define NR (NV * VW)       /* tile columns */
-#define KC 256             /* K slice: part of every output's summation order, so fixed */
+#define KC SAL_GEMM_KC
 #ifndef SAL_GEMM_GROUP_COLS
 #define SAL_GEMM_GROUP_COLS 64
 #endif
@@ -65,6 +65,7 @@ typedef struct {
     int overwrite;         /* first K slice: C = acc + bias; later ones: C += acc */
     sal_kernel_activation fused; /* on the last K slice's store; SAL_K_LINEAR on the others */
     const sal_relu_gate *gate;   /* on the last K slice's store, or NULL */
+    int standard_gate;           /* the gate's rule is SAL_K_RULE_STANDARD */
     const float *gate_y[MR]; /* the gate's y at the tile's rows of C */
 } tile_args;
 
@@ -97,22 +98,66 @@ SAL_INLINE void tile_bias(const tile_args *t, sal_vf *bias) {
     for (int v = 0; v < NV; v++) bias[v] = t->nr == NR ? sal_vf_load(t->bias + v * VW) : load_lanes(t->bias, t->nr, v);
 }
 
-/* Vector v of a tile row, given by value: with pointers into the
- * accumulators, clang (wasm) keeps them in memory. */
-SAL_INLINE void store_tile_vector(const tile_args *t, float *c, const float *gate_y, int v, sal_vf acc,
-                                  sal_vf bias) {
-    float *at = c + v * VW;
-    if (t->nr == NR) {
-        sal_vf base = t->overwrite ? bias : sal_vf_load(at);
-        sal_vf y = t->gate ? sal_vf_load(gate_y + v * VW) : sal_vf_zero();
-        sal_vf_store(at, finish(t, y, base + acc));
-        return;
-    }
+/* Vector v of a row of a partial tile (nr < NR), given by value: with
+ * pointers into the accumulators, clang (wasm) keeps them in memory. */
+SAL_INLINE void store_partial_vector(const tile_args *t, float *c, const float *gate_y, int v, sal_vf acc,
+                                     sal_vf bias) {
     int lanes = lanes_in(t->nr, v);
     if (lanes == 0) return;
+    float *at = c + v * VW;
     sal_vf base = t->overwrite ? bias : sal_vf_load_partial(at, lanes);
     sal_vf y = t->gate ? sal_vf_load_partial(gate_y + v * VW, lanes) : sal_vf_zero();
     sal_vf_store_partial(at, finish(t, y, base + acc), lanes);
+}
+
+enum { NOT_GATED, STANDARD_GATE, ANY_GATE };
+
+/* A whole tile's stores (nr == NR), act, overwrite and gated constants in
+ * each instantiation: unrolled, so the accumulators stay in registers and no
+ * store asks which case it is in. */
+SAL_INLINE void store_whole_tile(const int mr, const sal_kernel_activation act, const int overwrite, const int gated,
+                                 const tile_args *t, sal_vf acc[MR][NV], const sal_vf *bias) {
+    sal_relu_gate gate = {0};
+    if (gated == ANY_GATE) gate = *t->gate;
+    if (gated == STANDARD_GATE) { /* the rule's masks as constants, which the compiler folds away */
+        gate = sal_relu_gate_of(SAL_K_RELU, SAL_K_RULE_STANDARD);
+        gate.upper = t->gate->upper;
+    }
+SAL_UNROLL
+    for (int r = 0; r < mr; r++) {
+        float *c = t->c[r];
+SAL_UNROLL
+        for (int v = 0; v < NV; v++) {
+            sal_vf value = (overwrite ? bias[v] : sal_vf_load(c + v * VW)) + acc[r][v];
+            if (gated) value = sal_relu_gate_apply(&gate, sal_vf_load(t->gate_y[r] + v * VW), value);
+            else value = sal_relu_lanes(act, value);
+            sal_vf_store(c + v * VW, value);
+        }
+    }
+}
+
+SAL_INLINE void store_tile(const int mr, const tile_args *t, sal_vf acc[MR][NV], const sal_vf *bias) {
+    if (t->nr == NR) {
+        if (t->gate && t->standard_gate) {
+            if (t->overwrite) store_whole_tile(mr, SAL_K_LINEAR, 1, STANDARD_GATE, t, acc, bias);
+            else store_whole_tile(mr, SAL_K_LINEAR, 0, STANDARD_GATE, t, acc, bias);
+        } else if (t->gate) {
+            store_whole_tile(mr, SAL_K_LINEAR, t->overwrite, ANY_GATE, t, acc, bias);
+        } else if (!t->overwrite) {
+            store_whole_tile(mr, t->fused, 0, NOT_GATED, t, acc, bias); /* fused only on the last of several slices */
+        } else if (t->fused == SAL_K_RELU) {
+            store_whole_tile(mr, SAL_K_RELU, 1, NOT_GATED, t, acc, bias);
+        } else if (t->fused == SAL_K_RELU6) {
+            store_whole_tile(mr, SAL_K_RELU6, 1, NOT_GATED, t, acc, bias);
+        } else {
+            store_whole_tile(mr, SAL_K_LINEAR, 1, NOT_GATED, t, acc, bias);
+        }
+        return;
+    }
+SAL_UNROLL
+    for (int r = 0; r < mr; r++)
+SAL_UNROLL
+        for (int v = 0; v < NV; v++) store_partial_vector(t, t->c[r], t->gate_y[r], v, acc[r][v], bias[v]);
 }
 
 /* The microkernel.  mr is a constant in every instantiation, so the
@@ -140,8 +185,7 @@ SAL_INLINE void tile_kernel(const int mr, const tile_args *t) {
     }
     sal_vf bias[NV];
     tile_bias(t, bias);
-    for (int r = 0; r < mr; r++)
-        for (int v = 0; v < NV; v++) store_tile_vector(t, t->c[r], t->gate_y[r], v, acc[r][v], bias[v]);
+    store_tile(mr, t, acc, bias);
 }
 
 #define TILE_CASE(R) case R: tile_kernel(R < MR ? R : MR, t); break;
@@ -234,7 +278,8 @@ static void gemm_block(void *ctx, int index) {
     for (int p0 = 0; p0 < g->k; p0 += KC) {
         int last = p0 + KC >= g->k;
         tile_args t = {.kc = min_int(KC, g->k - p0), .overwrite = p0 == 0,
-                       .fused = last ? g->fused : SAL_K_LINEAR, .gate = last && g->gate ? &gate : NULL};
+                       .fused = last ? g->fused : SAL_K_LINEAR, .gate = last && g->gate ? &gate : NULL,
+                       .standard_gate = g->gate && g->gate->rule == SAL_K_RULE_STANDARD};
         for (int jg = j0; jg < j1; jg += GROUP * NR) {
             int jg1 = min_int(j1, jg + GROUP * NR);
             copy_slivers(g, p0, t.kc, jg, jg1, slivers);

@@ -11,10 +11,12 @@
  * copying them into a column matrix, and its input gradient writes them.
  *
  * Every output is summed in the same order whatever the vector width, tile
- * shape, B layout or thread count: k ascending within slices of KC, each
- * slice's sum added to the bias (first slice) or to C (later ones).  So
- * results do not depend on the pool, and native builds without fused
- * multiply-adds give the same bits as wasm.
+ * shape, B layout or thread count: k ascending within slices of
+ * SAL_GEMM_KC, each slice's sum (started from its first product) added to
+ * the bias, or zero, (first slice) or to C (later ones).  So results do not
+ * depend on the pool, and native builds without fused multiply-adds give the
+ * same bits as wasm.  Kernels that take a shortcut past the GEMM (dense.c)
+ * keep that order.
  */
 #ifndef SAL_KERNELS_GEMM_INTERNAL_H
 #define SAL_KERNELS_GEMM_INTERNAL_H
@@ -23,6 +25,8 @@
 
 #include "../executor/threadpool.h"
 #include "kernels.h"
+
+#define SAL_GEMM_KC 256    /* K slice: part of every output's summation order, so fixed */
 
 /* Where row i of a matrix starts.  Plain: i * ld.  Gathered (pixels > 0):
  * row i is output pixel (img, oy, ox) of images with `pixels` = oh * ow

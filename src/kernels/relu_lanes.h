@@ -1,8 +1,8 @@
 /* relu_lanes.h - private to src/kernels: ReLU and ReLU6 on one vector,
  * forward and backward, shared by activation.c, the GEMM that applies them
  * as it stores (fused activations, sal_kernel_gate) and the convolutions.
- * Explicit lane masks: clang (wasm) leaves the selects of plain loops scalar
- * and branchy.
+ * Explicit lane masks (natively) and wasm's pseudo-min/max: clang (wasm)
+ * leaves the selects of plain loops scalar and branchy.
  *
  * Forward, as the scalar definitions: ReLU is x > 0 ? x : 0 (NaN and -0
  * give +0), ReLU6 x < 0 ? 0 : x > 6 ? 6 : x (NaN stays NaN).
@@ -21,12 +21,21 @@
 
 /* act: SAL_K_RELU or SAL_K_RELU6; any other kind passes v through. */
 SAL_INLINE sal_vf sal_relu_lanes(sal_kernel_activation act, sal_vf v) {
-    if (act == SAL_K_RELU) return sal_vf_keep_where(v > sal_vf_zero(), v);
+    sal_vf zero = sal_vf_zero(), six = sal_vf_splat(6.0f);
+#if defined(__wasm_simd128__)
+    /* pmax(a, b) = a < b ? b : a and pmin(a, b) = b < a ? b : a: one x86
+     * instruction each, and with these operand orders exactly the scalar
+     * definitions above. */
+    if (act == SAL_K_RELU) return __builtin_wasm_pmax_f32x4(zero, v);
     if (act != SAL_K_RELU6) return v;
-    sal_vf six = sal_vf_splat(6.0f);
-    v = sal_vf_keep_where(~(v < sal_vf_zero()), v);
+    return __builtin_wasm_pmin_f32x4(__builtin_wasm_pmax_f32x4(v, zero), six);
+#else
+    if (act == SAL_K_RELU) return sal_vf_keep_where(v > zero, v);
+    if (act != SAL_K_RELU6) return v;
+    v = sal_vf_keep_where(~(v < zero), v);
     sal_vmask above = v > six;
     return (sal_vf)((sal_vmask)sal_vf_keep_where(above, six) | (sal_vmask)sal_vf_keep_where(~above, v));
+#endif
 }
 
 typedef struct {
@@ -43,6 +52,8 @@ SAL_INLINE sal_relu_gate sal_relu_gate_of(sal_kernel_activation act, sal_kernel_
     return g;
 }
 
+/* With the rule a constant where this is inlined, the compiler drops the
+ * masks that rule does not need. */
 SAL_INLINE sal_vf sal_relu_gate_apply(const sal_relu_gate *gate, sal_vf y, sal_vf dy) {
     sal_vf zero = sal_vf_zero();
     sal_vmask keep = (((y > zero) & (y < gate->upper)) | gate->any_place) & ((dy > zero) | gate->any_sign);

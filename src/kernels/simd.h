@@ -21,6 +21,15 @@
 typedef float sal_vf __attribute__((vector_size(SAL_VF_WIDTH * 4)));
 
 #define SAL_INLINE static inline __attribute__((always_inline))
+/* Before a loop with a constant trip count of at most 8 that must be
+ * unrolled (accumulators indexed by its counter stay in registers only then). */
+#if defined(__clang__)
+#define SAL_UNROLL _Pragma("clang loop unroll(full)")
+#elif defined(__GNUC__)
+#define SAL_UNROLL _Pragma("GCC unroll 8")
+#else
+#define SAL_UNROLL
+#endif
 
 SAL_INLINE sal_vf sal_vf_load(const float *p) { sal_vf v; __builtin_memcpy(&v, p, sizeof v); return v; }
 SAL_INLINE void sal_vf_store(float *p, sal_vf v) { __builtin_memcpy(p, &v, sizeof v); }
