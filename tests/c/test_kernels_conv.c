@@ -505,6 +505,53 @@ static void test_conv_in_chunks(sal_threadpool *pool) {
 
 /* ------------------------------------------------------------ dense */
 
+/* The GEMM the dense op would run without its shortcuts. */
+static void gemm_dense_forward(const sal_dense_op *op, const float *x, int rows, float *y) {
+    sal_gemm(NULL, rows, op->out, op->in, x, op->in, op->w, op->out, op->bias, y, op->out);
+}
+
+static void gemm_dense_backward(const sal_dense_op *op, const float *dy, int rows, float *dx) {
+    sal_gemm_args g = {.m = rows, .n = op->in, .k = op->out, .a = dy, .a_rows = sal_gemm_plain_rows((size_t)op->out),
+                       .b = op->w, .ldb = op->out, .b_layout = SAL_GEMM_B_TRANSPOSED, .c = dx,
+                       .c_rows = sal_gemm_plain_rows((size_t)op->in)};
+    sal_gemm_run(NULL, &g);
+}
+
+/* A row streamed through W (forward, also without a bias) and a dy of a few
+ * values, the first and last of the row among them (backward), give the
+ * GEMM's bits, and the naive sums. */
+static void check_dense_shortcuts(sal_dense_op *op, sal_threadpool *pool, const float *x, int rows) {
+    char what[64];
+    snprintf(what, sizeof what, "dense rows %d in %d out %d", rows, op->in, op->out);
+    size_t ny = (size_t)rows * op->out, nx = (size_t)rows * op->in;
+    float *y = poisoned(ny), *want = poisoned(ny), *dy = calloc(ny, sizeof(float));
+    float *dx = poisoned(nx), *want_dx = poisoned(nx), *naive_dx = malloc(nx * sizeof(float));
+    const float *bias = op->bias;
+    for (int with_bias = 1; with_bias >= 0; with_bias--) {
+        op->bias = with_bias ? bias : NULL;
+        sal_dense_forward(op, pool, x, rows, y);
+        gemm_dense_forward(op, x, rows, want);
+        CHECK(same_bits(y, want, ny), "%s (bias %d): forward differs from the GEMM's bits", what, with_bias);
+    }
+    op->bias = bias;
+    for (int r = 0; r < rows; r++) {
+        float *row = dy + (size_t)r * op->out;
+        row[0] = -1.5f, row[op->out - 1] = 0.75f, row[op->out / 2] = -0.25f * (float)(r + 1);
+    }
+    sal_dense_backward_input(op, pool, dy, rows, dx);
+    gemm_dense_backward(op, dy, rows, want_dx);
+    CHECK(same_bits(dx, want_dx, nx), "%s, sparse dy: backward differs from the GEMM's bits", what);
+    for (int r = 0; r < rows; r++)
+        for (int i = 0; i < op->in; i++) {
+            double sum = 0;
+            for (int o = 0; o < op->out; o++)
+                sum += (double)dy[(size_t)r * op->out + o] * op->w[(size_t)i * op->out + o];
+            naive_dx[(size_t)r * op->in + i] = (float)sum;
+        }
+    CHECK_CLOSE(dx, naive_dx, nx, 1e-6, 1e-5, what);
+    free(y), free(want), free(dy), free(dx), free(want_dx), free(naive_dx);
+}
+
 static void test_dense(sal_threadpool *pool) {
     int shapes[][3] = {{1, 7, 5}, {3, 300, 70}, {13, 33, 1000}, {1, 2048, 10}, {70, 9, 300}, {5, 1000, 33},
                        {258, 40, 17}};
@@ -537,6 +584,7 @@ static void test_dense(sal_threadpool *pool) {
         snprintf(what, sizeof what, "dense rows %d in %d out %d: backward_input", rows, in, out);
         CHECK_CLOSE(dx, want_dx, (size_t)rows * in, sum_tolerance(out), 1e-5, what);
         CHECK(same_bits(dx, dx_pool, (size_t)rows * in), "%s differs between no pool and a pool", what);
+        check_dense_shortcuts(&op, pool, x, rows);
         sal_dense_destroy(&op);
         free(kernel), free(bias), free(x), free(dy), free(want_y), free(want_dx), free(y), free(y_pool), free(dx),
             free(dx_pool), free(kernel_t);
