@@ -18,7 +18,7 @@
 #include "simd.h"
 
 #define GEMV_MAX_ROWS 1
-#define GEMV_COLS 256      /* columns per task: its sums fit on its stack */
+#define GEMV_MAX_COLS 1024 /* columns per task: its sums fit on its stack */
 #define SPARSE_SHARE 32    /* dy is sparse with at most one value in this many not zero */
 
 int sal_dense_create(sal_dense_op *op, const float *kernel, const float *bias, int in, int out) {
@@ -37,7 +37,7 @@ typedef struct {
     const sal_dense_op *op;
     const float *x;
     float *y;
-    int blocks;            /* column blocks per row */
+    int blocks, block_cols; /* column blocks per row, and columns in each */
 } gemv_job;
 
 /* dst[i] = base[i] + src[i], or 0 + src[i] without a base (as the GEMM adds a missing bias). */
@@ -45,15 +45,15 @@ static void add_sums(float *dst, const float *base, const float *src, int n) {
     for (int i = 0; i < n; i++) dst[i] = (base ? base[i] : 0.0f) + src[i];
 }
 
-/* Task: columns [j0, j0 + GEMV_COLS) of one row of y, W's rows read in order. */
+/* Task: one block of columns of one row of y, W's rows read in order. */
 static void gemv_block(void *ctx, int index) {
     const gemv_job *job = ctx;
     const sal_dense_op *op = job->op;
-    int row = index / job->blocks, j0 = index % job->blocks * GEMV_COLS;
-    int cols = op->out - j0 < GEMV_COLS ? op->out - j0 : GEMV_COLS;
+    int row = index / job->blocks, j0 = index % job->blocks * job->block_cols;
+    int cols = op->out - j0 < job->block_cols ? op->out - j0 : job->block_cols;
     const float *x = job->x + (size_t)row * op->in;
     float *y = job->y + (size_t)row * op->out + j0;
-    float sums[GEMV_COLS];
+    float sums[GEMV_MAX_COLS];
     for (int p0 = 0; p0 < op->in; p0 += SAL_GEMM_KC) {
         int p1 = op->in - p0 < SAL_GEMM_KC ? op->in : p0 + SAL_GEMM_KC;
         const float *w = op->w + (size_t)p0 * op->out + j0;
@@ -72,7 +72,13 @@ void sal_dense_forward(const sal_dense_op *op, sal_threadpool *pool, const float
         sal_gemm(pool, rows, op->out, op->in, x, op->in, op->w, op->out, op->bias, y, op->out);
         return;
     }
-    gemv_job job = {op, x, y, (op->out + GEMV_COLS - 1) / GEMV_COLS};
+    /* As few blocks as keep every thread busy: the longer the run of W each
+     * task reads from a row, the better memory streams it. */
+    int blocks = sal_threadpool_size(pool), line = 16; /* floats in a cache line */
+    if (blocks < (op->out + GEMV_MAX_COLS - 1) / GEMV_MAX_COLS) blocks = (op->out + GEMV_MAX_COLS - 1) / GEMV_MAX_COLS;
+    int block_cols = ((op->out + blocks - 1) / blocks + line - 1) / line * line;
+    if (block_cols > GEMV_MAX_COLS) block_cols = GEMV_MAX_COLS;
+    gemv_job job = {op, x, y, (op->out + block_cols - 1) / block_cols, block_cols};
     sal_parallel_for(pool, rows * job.blocks, gemv_block, &job);
 }
 

@@ -554,7 +554,7 @@ static void check_dense_shortcuts(sal_dense_op *op, sal_threadpool *pool, const 
 
 static void test_dense(sal_threadpool *pool) {
     int shapes[][3] = {{1, 7, 5}, {3, 300, 70}, {13, 33, 1000}, {1, 2048, 10}, {70, 9, 300}, {5, 1000, 33},
-                       {258, 40, 17}};
+                       {258, 40, 17}, {1, 300, 2500}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         int rows = shapes[s][0], in = shapes[s][1], out = shapes[s][2];
         float *kernel = test_random_floats(&rng, (size_t)in * out), *bias = test_random_floats(&rng, (size_t)out);
