@@ -16,6 +16,8 @@
  * sums dy over the windows that cover it.  With stride s the taps that
  * reach ix depend only on ix mod s, so a row of dx is cut into s interleaved
  * runs.  Threads own whole rows of the output (forward) or of dx (backward).
+ * The gate of a ReLU before the convolution (standard rule) is applied as a
+ * run stores dx; other rules, and the per-pixel path, gate each finished row.
  */
 #include "kernels.h"
 
@@ -23,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "relu_lanes.h"
 #include "simd.h"
 #include "window.h"
 
@@ -60,7 +63,8 @@ size_t sal_depthwise_scratch_floats(const sal_depthwise_op *op, sal_dims x, sal_
 
 /* Pixel j of a run reads src + j * src_step + offset[t] for each tap t,
  * multiplies by weights + tap[t] * channels, adds over t (in order, after
- * init = bias or zero) and writes dst + j * dst_step. */
+ * init = bias or zero) and writes dst + j * dst_step, gated by
+ * gate_y + j * dst_step when gate_y is set. */
 typedef struct {
     int n_taps;
     ptrdiff_t offset[MAX_RUN_TAPS];
@@ -73,26 +77,38 @@ typedef struct {
     float *dst;
     ptrdiff_t dst_step;
     int pixels;
+    const float *gate_y;   /* backward: the ReLU's output, laid out like dst, or NULL */
+    float gate_upper;      /* its upper bound (6 or infinity) */
 } pixel_run;
 
 static void zero_pixels(const pixel_run *run, int channels) {
     for (int j = 0; j < run->pixels; j++) memset(run->dst + j * run->dst_step, 0, (size_t)channels * sizeof(float));
 }
 
+/* The value stored at dst: gated under the standard rule (G a constant). */
+SAL_INLINE sal_vf finish(const int G, sal_vf upper, const float *gate_y, sal_vf acc) {
+    if (!G) return acc;
+    sal_vf y = sal_vf_load(gate_y);
+    return sal_vf_keep_where((y > sal_vf_zero()) & (y < upper), acc);
+}
+
 /* One channel block at channel c of every pixel of the run; N > 0 is a
- * compile-time tap count (weights stay in registers), 0 means tl->n_taps. */
+ * compile-time tap count (weights stay in registers), 0 means tl->n_taps;
+ * G (a constant) says whether the run is gated. */
 SAL_INLINE void run_block(const pixel_run *run, const tap_list *tl, const float *weights, const float *init,
-                          int channels, int c, int N) {
+                          int channels, int c, int N, const int G) {
     int n = N ? N : tl->n_taps;
     sal_vf w[MAX_RUN_TAPS];
     for (int t = 0; t < n; t++) w[t] = sal_vf_load(weights + (size_t)tl->tap[t] * channels + c);
     sal_vf start = init ? sal_vf_load(init + c) : sal_vf_zero();
     const float *src = run->src + c;
     float *dst = run->dst + c;
+    const float *gy = G ? run->gate_y + c : dst; /* read only when gated */
+    sal_vf upper = sal_vf_splat(run->gate_upper);
     ptrdiff_t ss = run->src_step, ds = run->dst_step;
     int j = 0;
     /* Four, then two pixels at a time: independent chains of additions. */
-    for (; j + 4 <= run->pixels; j += 4, src += 4 * ss, dst += 4 * ds) {
+    for (; j + 4 <= run->pixels; j += 4, src += 4 * ss, dst += 4 * ds, gy += 4 * ds) {
         sal_vf acc0 = start, acc1 = start, acc2 = start, acc3 = start;
         for (int t = 0; t < n; t++) {
             acc0 += sal_vf_load(src + tl->offset[t]) * w[t];
@@ -100,24 +116,24 @@ SAL_INLINE void run_block(const pixel_run *run, const tap_list *tl, const float 
             acc2 += sal_vf_load(src + 2 * ss + tl->offset[t]) * w[t];
             acc3 += sal_vf_load(src + 3 * ss + tl->offset[t]) * w[t];
         }
-        sal_vf_store(dst, acc0);
-        sal_vf_store(dst + ds, acc1);
-        sal_vf_store(dst + 2 * ds, acc2);
-        sal_vf_store(dst + 3 * ds, acc3);
+        sal_vf_store(dst, finish(G, upper, gy, acc0));
+        sal_vf_store(dst + ds, finish(G, upper, gy + ds, acc1));
+        sal_vf_store(dst + 2 * ds, finish(G, upper, gy + 2 * ds, acc2));
+        sal_vf_store(dst + 3 * ds, finish(G, upper, gy + 3 * ds, acc3));
     }
-    for (; j + 2 <= run->pixels; j += 2, src += 2 * ss, dst += 2 * ds) {
+    for (; j + 2 <= run->pixels; j += 2, src += 2 * ss, dst += 2 * ds, gy += 2 * ds) {
         sal_vf acc0 = start, acc1 = start;
         for (int t = 0; t < n; t++) {
             acc0 += sal_vf_load(src + tl->offset[t]) * w[t];
             acc1 += sal_vf_load(src + ss + tl->offset[t]) * w[t];
         }
-        sal_vf_store(dst, acc0);
-        sal_vf_store(dst + ds, acc1);
+        sal_vf_store(dst, finish(G, upper, gy, acc0));
+        sal_vf_store(dst + ds, finish(G, upper, gy + ds, acc1));
     }
     if (j < run->pixels) {
         sal_vf acc = start;
         for (int t = 0; t < n; t++) acc += sal_vf_load(src + tl->offset[t]) * w[t];
-        sal_vf_store(dst, acc);
+        sal_vf_store(dst, finish(G, upper, gy, acc));
     }
 }
 
@@ -133,14 +149,20 @@ static void run_channel(const pixel_run *run, const tap_list *tl, const float *w
     }
 }
 
-static void run_blocks(const pixel_run *run, const tap_list *tl, const float *weights, const float *init,
-                       int channels, int N) {
+SAL_INLINE void run_blocks_gated(const pixel_run *run, const tap_list *tl, const float *weights, const float *init,
+                                 int channels, int N, const int G) {
     int c = 0;
-    for (; c + SAL_VF_WIDTH <= channels; c += SAL_VF_WIDTH) run_block(run, tl, weights, init, channels, c, N);
-    if (c < channels) run_block(run, tl, weights, init, channels, channels - SAL_VF_WIDTH, N);
+    for (; c + SAL_VF_WIDTH <= channels; c += SAL_VF_WIDTH) run_block(run, tl, weights, init, channels, c, N, G);
+    if (c < channels) run_block(run, tl, weights, init, channels, channels - SAL_VF_WIDTH, N, G);
 }
 
-/* All channels of all pixels of the run. */
+static void run_blocks(const pixel_run *run, const tap_list *tl, const float *weights, const float *init,
+                       int channels, int N) {
+    if (run->gate_y) run_blocks_gated(run, tl, weights, init, channels, N, 1);
+    else run_blocks_gated(run, tl, weights, init, channels, N, 0);
+}
+
+/* All channels of all pixels of the run (a gated run has channels >= SAL_VF_WIDTH). */
 static void run_taps(const pixel_run *run, const tap_list *tl, const float *weights, const float *init,
                      int channels) {
     if (run->pixels <= 0) return;
@@ -228,7 +250,7 @@ static void forward_row_runs(const depthwise_job *job, const float *image, int o
         forward_axis(ox, win->stride_w, win->pad_left, win->dilation_w, op->kw, job->xd.w, origin, &cols);
         combine_taps(&rows, &cols, op->kw, job->xd.w, c, &tl);
         pixel_run run = {image + (ptrdiff_t)origin * c, (ptrdiff_t)win->stride_w * c, y_row + (size_t)ox * c,
-                         c, interior ? hi - lo : 1};
+                         c, interior ? hi - lo : 1, NULL, 0.0f};
         if (tl.n_taps > 0) run_taps(&run, &tl, op->w, op->bias, c);
         else if (!op->bias) zero_pixels(&run, c);
         else
@@ -320,8 +342,10 @@ static int backward_column_complete(int i, const sal_window *win, int k, int out
 
 /* dx row iy: for each residue r of ix mod stride, the complete columns of
  * that residue form one run (stepping by stride, while dy steps by one
- * pixel); the other columns go one by one. */
-static void backward_row_runs(const depthwise_job *job, const float *dy_image, int iy, float *dx_row) {
+ * pixel); the other columns go one by one.  gate_y: the gate's y at this
+ * row, for runs that gate as they store, or NULL. */
+static void backward_row_runs(const depthwise_job *job, const float *dy_image, int iy, float *dx_row,
+                              const float *gate_y) {
     const sal_depthwise_op *op = job->op;
     const sal_window *win = job->win;
     int c = op->cin, s = win->stride_w, xw = job->xd.w;
@@ -337,8 +361,10 @@ static void backward_row_runs(const depthwise_job *job, const float *dy_image, i
             int pixels = ix == lo && hi > lo ? (hi - lo) / s : 1;
             backward_axis(ix, s, win->pad_left, win->dilation_w, op->kw, job->yd.w, 0, &cols);
             combine_taps(&rows, &cols, op->kw, job->yd.w, c, &tl);
-            pixel_run run = {dy_image, c, dx_row + (size_t)ix * c, (ptrdiff_t)s * c, pixels};
-            if (tl.n_taps == 0) zero_pixels(&run, c);
+            pixel_run run = {dy_image, c, dx_row + (size_t)ix * c, (ptrdiff_t)s * c, pixels,
+                             gate_y ? gate_y + (size_t)ix * c : NULL,
+                             job->gate && job->gate->act == SAL_K_RELU6 ? 6.0f : INFINITY};
+            if (tl.n_taps == 0) zero_pixels(&run, c); /* a gate keeps zeros */
             else run_taps(&run, &tl, op->w, NULL, c);
             ix += pixels * s;
         }
@@ -383,13 +409,17 @@ static void backward_row(void *ctx, int index) {
     const float *dy_image = job->src + (size_t)img * job->yd.h * job->yd.w * job->yd.c;
     size_t row = (size_t)job->xd.w * job->xd.c;
     float *dx_row = job->dst + (size_t)index * row;
-    if (uses_runs(job->op)) backward_row_runs(job, dy_image, iy, dx_row);
-    else
-        for (int ix = 0; ix < job->xd.w; ix++) backward_pixel(job, dy_image, iy, ix, dx_row + (size_t)ix * job->xd.c);
     const sal_kernel_gate *gate = job->gate;
+    const float *gate_y = gate ? gate->y + (size_t)index * row : NULL;
+    int gated_by_runs = gate && gate->rule == SAL_K_RULE_STANDARD && job->op->cin >= SAL_VF_WIDTH;
+    if (uses_runs(job->op)) {
+        backward_row_runs(job, dy_image, iy, dx_row, gated_by_runs ? gate_y : NULL);
+        if (gated_by_runs) return;
+    } else {
+        for (int ix = 0; ix < job->xd.w; ix++) backward_pixel(job, dy_image, iy, ix, dx_row + (size_t)ix * job->xd.c);
+    }
     if (gate) /* while the row is in cache */
-        sal_activation_backward(gate->act, gate->rule, NULL, gate->y + (size_t)index * row, dx_row, dx_row, row,
-                                (int)row);
+        sal_activation_backward(gate->act, gate->rule, NULL, gate_y, dx_row, dx_row, row, (int)row);
 }
 
 void sal_depthwise_backward_input(const sal_depthwise_op *op, sal_threadpool *pool, const sal_window *win,

@@ -305,12 +305,14 @@ static size_t gate_kept, gate_zeroed;
 
 /* The backward step of a ReLU or ReLU6 taken as the op stores dx gives the
  * bits of that step run after it, under every rule.  x plays the
- * activation's output y: 8 x x puts values below 0 and above 6. */
+ * activation's output y: 8 x x puts values below 0 and above 6; some are
+ * set to the bounds themselves (0, -0 and 6), where the gates close. */
 static void check_gated_backward(const windowed_op *op, sal_threadpool *pool, const float *x_in, const float *dy,
                                  const char *what) {
     size_t nx = dims_count(op->xd);
     float *y = malloc(nx * sizeof(float)), *dx = poisoned(nx), *apart = poisoned(nx), *gated = poisoned(nx);
-    for (size_t i = 0; i < nx; i++) y[i] = 8.0f * x_in[i];
+    const float bounds[] = {0.0f, -0.0f, 6.0f};
+    for (size_t i = 0; i < nx; i++) y[i] = i % 5 == 2 ? bounds[i / 5 % 3] : 8.0f * x_in[i];
     op_backward(op, NULL, dy, dx);
     const char *rules[] = {"standard", "guided", "deconvnet"};
     for (sal_kernel_activation act = SAL_K_RELU; act <= SAL_K_RELU6; act++)
