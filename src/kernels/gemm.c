@@ -110,6 +110,14 @@ SAL_INLINE void store_partial_vector(const tile_args *t, float *c, const float *
     sal_vf_store_partial(at, finish(t, y, base + acc), lanes);
 }
 
+/* The stores of a partial tile (nr < NR), kept out of line: the rare case,
+ * with calls to memcpy in wasm. */
+static __attribute__((noinline)) void store_partial_tile(int mr, const tile_args *t, sal_vf acc[MR][NV],
+                                                         const sal_vf *bias) {
+    for (int r = 0; r < mr; r++)
+        for (int v = 0; v < NV; v++) store_partial_vector(t, t->c[r], t->gate_y[r], v, acc[r][v], bias[v]);
+}
+
 enum { NOT_GATED, STANDARD_GATE, ANY_GATE };
 
 /* A whole tile's stores (nr == NR), act, overwrite and gated constants in
@@ -154,10 +162,12 @@ SAL_INLINE void store_tile(const int mr, const tile_args *t, sal_vf acc[MR][NV],
         }
         return;
     }
+    sal_vf apart[MR][NV]; /* acc itself must not escape: it would then live in memory on every path */
 SAL_UNROLL
     for (int r = 0; r < mr; r++)
 SAL_UNROLL
-        for (int v = 0; v < NV; v++) store_partial_vector(t, t->c[r], t->gate_y[r], v, acc[r][v], bias[v]);
+        for (int v = 0; v < NV; v++) apart[r][v] = acc[r][v];
+    store_partial_tile(mr, t, apart, bias);
 }
 
 /* The microkernel.  mr is a constant in every instantiation, so the
