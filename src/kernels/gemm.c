@@ -200,9 +200,14 @@ SAL_INLINE void tile_kernel(const int mr, const tile_args *t) {
 
 #define TILE_CASE(R) case R: tile_kernel(R < MR ? R : MR, t); break;
 
+/* One instantiation per row count below MR (mr <= MR here). */
 static void run_tile(int mr, const tile_args *t) {
+    if (mr >= MR) {
+        tile_kernel(MR, t);
+        return;
+    }
     switch (mr) {
-    TILE_CASE(8) TILE_CASE(7) TILE_CASE(6) TILE_CASE(5) TILE_CASE(4) TILE_CASE(3) TILE_CASE(2)
+    TILE_CASE(7) TILE_CASE(6) TILE_CASE(5) TILE_CASE(4) TILE_CASE(3) TILE_CASE(2)
     default: tile_kernel(1, t); break;
     }
 }
