@@ -78,18 +78,16 @@ typedef struct {
     ptrdiff_t dst_step;
     int pixels;
     const float *gate_y;   /* backward: the ReLU's output, laid out like dst, or NULL */
-    float gate_upper;      /* its upper bound (6 or infinity) */
+    sal_kernel_activation gate_act; /* that ReLU: SAL_K_RELU or SAL_K_RELU6 */
 } pixel_run;
 
 static void zero_pixels(const pixel_run *run, int channels) {
     for (int j = 0; j < run->pixels; j++) memset(run->dst + j * run->dst_step, 0, (size_t)channels * sizeof(float));
 }
 
-/* The value stored at dst: gated under the standard rule (G a constant). */
-SAL_INLINE sal_vf finish(const int G, sal_vf upper, const float *gate_y, sal_vf acc) {
-    if (!G) return acc;
-    sal_vf y = sal_vf_load(gate_y);
-    return sal_vf_keep_where((y > sal_vf_zero()) & (y < upper), acc);
+/* The value stored at dst: gated when G (a constant) is set. */
+SAL_INLINE sal_vf finish(const int G, const sal_relu_gate *gate, const float *gate_y, sal_vf acc) {
+    return G ? sal_relu_gate_apply(gate, sal_vf_load(gate_y), acc) : acc;
 }
 
 /* One channel block at channel c of every pixel of the run; N > 0 is a
@@ -104,7 +102,7 @@ SAL_INLINE void run_block(const pixel_run *run, const tap_list *tl, const float 
     const float *src = run->src + c;
     float *dst = run->dst + c;
     const float *gy = G ? run->gate_y + c : dst; /* read only when gated */
-    sal_vf upper = sal_vf_splat(run->gate_upper);
+    const sal_relu_gate gate = sal_relu_gate_of(run->gate_act, SAL_K_RULE_STANDARD); /* its masks fold away */
     ptrdiff_t ss = run->src_step, ds = run->dst_step;
     int j = 0;
     /* Four, then two pixels at a time: independent chains of additions. */
@@ -116,10 +114,10 @@ SAL_INLINE void run_block(const pixel_run *run, const tap_list *tl, const float 
             acc2 += sal_vf_load(src + 2 * ss + tl->offset[t]) * w[t];
             acc3 += sal_vf_load(src + 3 * ss + tl->offset[t]) * w[t];
         }
-        sal_vf_store(dst, finish(G, upper, gy, acc0));
-        sal_vf_store(dst + ds, finish(G, upper, gy + ds, acc1));
-        sal_vf_store(dst + 2 * ds, finish(G, upper, gy + 2 * ds, acc2));
-        sal_vf_store(dst + 3 * ds, finish(G, upper, gy + 3 * ds, acc3));
+        sal_vf_store(dst, finish(G, &gate, gy, acc0));
+        sal_vf_store(dst + ds, finish(G, &gate, gy + ds, acc1));
+        sal_vf_store(dst + 2 * ds, finish(G, &gate, gy + 2 * ds, acc2));
+        sal_vf_store(dst + 3 * ds, finish(G, &gate, gy + 3 * ds, acc3));
     }
     for (; j + 2 <= run->pixels; j += 2, src += 2 * ss, dst += 2 * ds, gy += 2 * ds) {
         sal_vf acc0 = start, acc1 = start;
@@ -127,13 +125,13 @@ SAL_INLINE void run_block(const pixel_run *run, const tap_list *tl, const float 
             acc0 += sal_vf_load(src + tl->offset[t]) * w[t];
             acc1 += sal_vf_load(src + ss + tl->offset[t]) * w[t];
         }
-        sal_vf_store(dst, finish(G, upper, gy, acc0));
-        sal_vf_store(dst + ds, finish(G, upper, gy + ds, acc1));
+        sal_vf_store(dst, finish(G, &gate, gy, acc0));
+        sal_vf_store(dst + ds, finish(G, &gate, gy + ds, acc1));
     }
     if (j < run->pixels) {
         sal_vf acc = start;
         for (int t = 0; t < n; t++) acc += sal_vf_load(src + tl->offset[t]) * w[t];
-        sal_vf_store(dst, finish(G, upper, gy, acc));
+        sal_vf_store(dst, finish(G, &gate, gy, acc));
     }
 }
 
@@ -250,7 +248,7 @@ static void forward_row_runs(const depthwise_job *job, const float *image, int o
         forward_axis(ox, win->stride_w, win->pad_left, win->dilation_w, op->kw, job->xd.w, origin, &cols);
         combine_taps(&rows, &cols, op->kw, job->xd.w, c, &tl);
         pixel_run run = {image + (ptrdiff_t)origin * c, (ptrdiff_t)win->stride_w * c, y_row + (size_t)ox * c,
-                         c, interior ? hi - lo : 1, NULL, 0.0f};
+                         c, interior ? hi - lo : 1, NULL, SAL_K_RELU};
         if (tl.n_taps > 0) run_taps(&run, &tl, op->w, op->bias, c);
         else if (!op->bias) zero_pixels(&run, c);
         else
@@ -362,8 +360,7 @@ static void backward_row_runs(const depthwise_job *job, const float *dy_image, i
             backward_axis(ix, s, win->pad_left, win->dilation_w, op->kw, job->yd.w, 0, &cols);
             combine_taps(&rows, &cols, op->kw, job->yd.w, c, &tl);
             pixel_run run = {dy_image, c, dx_row + (size_t)ix * c, (ptrdiff_t)s * c, pixels,
-                             gate_y ? gate_y + (size_t)ix * c : NULL,
-                             job->gate && job->gate->act == SAL_K_RELU6 ? 6.0f : INFINITY};
+                             gate_y ? gate_y + (size_t)ix * c : NULL, job->gate ? job->gate->act : SAL_K_RELU};
             if (tl.n_taps == 0) zero_pixels(&run, c); /* a gate keeps zeros */
             else run_taps(&run, &tl, op->w, NULL, c);
             ix += pixels * s;

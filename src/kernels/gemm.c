@@ -98,8 +98,7 @@ SAL_INLINE void tile_bias(const tile_args *t, sal_vf *bias) {
     for (int v = 0; v < NV; v++) bias[v] = t->nr == NR ? sal_vf_load(t->bias + v * VW) : load_lanes(t->bias, t->nr, v);
 }
 
-/* Vector v of a row of a partial tile (nr < NR), given by value: with
- * pointers into the accumulators, clang (wasm) keeps them in memory. */
+/* Vector v of a row of a partial tile (nr < NR). */
 SAL_INLINE void store_partial_vector(const tile_args *t, float *c, const float *gate_y, int v, sal_vf acc,
                                      sal_vf bias) {
     int lanes = lanes_in(t->nr, v);
