@@ -74,8 +74,9 @@ void sal_dense_forward(const sal_dense_op *op, sal_threadpool *pool, const float
     }
     /* As few blocks as keep every thread busy: the longer the run of W each
      * task reads from a row, the better memory streams it. */
-    int blocks = sal_threadpool_size(pool), line = 16; /* floats in a cache line */
-    if (blocks < (op->out + GEMV_MAX_COLS - 1) / GEMV_MAX_COLS) blocks = (op->out + GEMV_MAX_COLS - 1) / GEMV_MAX_COLS;
+    int blocks = sal_threadpool_size(pool), fewest = (op->out + GEMV_MAX_COLS - 1) / GEMV_MAX_COLS;
+    int line = 16; /* floats in a cache line */
+    if (blocks < fewest) blocks = fewest;
     int block_cols = ((op->out + blocks - 1) / blocks + line - 1) / line * line;
     if (block_cols > GEMV_MAX_COLS) block_cols = GEMV_MAX_COLS;
     gemv_job job = {op, x, y, (op->out + block_cols - 1) / block_cols, block_cols};

@@ -522,7 +522,8 @@ static void gemm_dense_backward(const sal_dense_op *op, const float *dy, int row
 /* A row streamed through W (forward, also without a bias) and a dy of a few
  * values, the first and last of the row among them (backward), give the
  * GEMM's bits, and the naive sums. */
-static void check_dense_shortcuts(sal_dense_op *op, sal_threadpool *pool, const float *x, int rows) {
+static void check_dense_shortcuts(sal_dense_op *op, sal_threadpool *pool, const float *x, int rows,
+                                  const float *kernel_t) {
     char what[64];
     snprintf(what, sizeof what, "dense rows %d in %d out %d", rows, op->in, op->out);
     size_t ny = (size_t)rows * op->out, nx = (size_t)rows * op->in;
@@ -543,13 +544,7 @@ static void check_dense_shortcuts(sal_dense_op *op, sal_threadpool *pool, const 
     sal_dense_backward_input(op, pool, dy, rows, dx);
     gemm_dense_backward(op, dy, rows, want_dx);
     CHECK(same_bits(dx, want_dx, nx), "%s, sparse dy: backward differs from the GEMM's bits", what);
-    for (int r = 0; r < rows; r++)
-        for (int i = 0; i < op->in; i++) {
-            double sum = 0;
-            for (int o = 0; o < op->out; o++)
-                sum += (double)dy[(size_t)r * op->out + o] * op->w[(size_t)i * op->out + o];
-            naive_dx[(size_t)r * op->in + i] = (float)sum;
-        }
+    naive_gemm(rows, op->in, op->out, dy, op->out, kernel_t, op->in, NULL, naive_dx, op->in);
     CHECK_CLOSE(dx, naive_dx, nx, 1e-6, 1e-5, what);
     free(y), free(want), free(dy), free(dx), free(want_dx), free(naive_dx);
 }
@@ -586,7 +581,7 @@ static void test_dense(sal_threadpool *pool) {
         snprintf(what, sizeof what, "dense rows %d in %d out %d: backward_input", rows, in, out);
         CHECK_CLOSE(dx, want_dx, (size_t)rows * in, sum_tolerance(out), 1e-5, what);
         CHECK(same_bits(dx, dx_pool, (size_t)rows * in), "%s differs between no pool and a pool", what);
-        check_dense_shortcuts(&op, pool, x, rows);
+        check_dense_shortcuts(&op, pool, x, rows, kernel_t);
         sal_dense_destroy(&op);
         free(kernel), free(bias), free(x), free(dy), free(want_y), free(want_dx), free(y), free(y_pool), free(dx),
             free(dx_pool), free(kernel_t);
