@@ -8,11 +8,20 @@
 #include "../bytes/error.h"
 #include "executor.h"
 
+/* 3x3 windows that move one pixel at a time, with enough channels to pay
+ * for the transforms, run as Winograd F(2x2, 3x3). */
+static int suits_winograd(const sal_node *node) {
+    return node->kh == 3 && node->kw == 3 && node->stride_h == 1 && node->stride_w == 1 && node->dilation_h == 1 &&
+           node->dilation_w == 1 && node->in_channels >= 16 && node->filters >= 16;
+}
+
 static int create_op(sal_node_op *op, const sal_node *node) {
     switch (node->op) {
     case SAL_OP_CONV2D:
-        return sal_conv2d_create(&op->conv, node->weights, node->bias, node->kh, node->kw, node->in_channels,
-                                 node->filters);
+        if (sal_conv2d_create(&op->conv, node->weights, node->bias, node->kh, node->kw, node->in_channels,
+                              node->filters) != 0)
+            return -1;
+        return suits_winograd(node) ? sal_conv2d_use_winograd(&op->conv) : 0;
     case SAL_OP_DEPTHWISE_CONV2D:
         return sal_depthwise_create(&op->depthwise, node->weights, node->bias, node->kh, node->kw, node->in_channels,
                                     node->depth_multiplier);

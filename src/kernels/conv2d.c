@@ -17,6 +17,7 @@
 #include "kernels.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "gemm_internal.h"
@@ -34,7 +35,10 @@ int sal_conv2d_create(sal_conv2d_op *op, const float *kernel, const float *bias,
     return 0;
 }
 
-void sal_conv2d_destroy(sal_conv2d_op *op) { memset(op, 0, sizeof *op); }
+void sal_conv2d_destroy(sal_conv2d_op *op) {
+    free(op->winograd);
+    memset(op, 0, sizeof *op);
+}
 
 /* 1x1, unpadded, every output pixel on an input pixel (any stride). */
 static int is_pointwise(const sal_conv2d_op *op, sal_dims x, sal_dims y, const sal_window *win) {
@@ -72,6 +76,7 @@ static int images_per_chunk(const sal_conv2d_op *op, sal_dims y) {
 
 size_t sal_conv2d_scratch_floats(const sal_conv2d_op *op, sal_dims x, sal_dims y, const sal_window *win) {
     if (is_pointwise(op, x, y, win) || y.n <= 0) return 0;
+    if (sal_conv2d_winograd_applies(op, win)) return sal_conv2d_winograd_scratch_floats(x, y);
     /* SIZE_MAX (an allocation that fails) when one image's columns do not fit in size_t, e.g. in wasm32. */
     if ((double)y.h * y.w * op->kh * op->kw * op->cin > (double)(SIZE_MAX / sizeof(float))) return SIZE_MAX;
     return (size_t)images_per_chunk(op, y) * col_floats_per_image(op, y);
@@ -131,6 +136,10 @@ void sal_conv2d_forward(const sal_conv2d_op *op, sal_threadpool *pool, const sal
         g.n = op->cout, g.k = k, g.a = x, g.b_layout = SAL_GEMM_B_MATRIX, g.bias = op->bias;
         g.c = y, g.c_rows = sal_gemm_plain_rows((size_t)op->cout), g.fused = fused;
         sal_gemm_run(pool, &g);
+        return;
+    }
+    if (sal_conv2d_winograd_applies(op, win)) {
+        sal_conv2d_winograd_forward(op, pool, win, x, xd, y, yd, scratch, fused);
         return;
     }
     size_t x_image = (size_t)xd.h * xd.w * xd.c, y_image = (size_t)yd.h * yd.w * yd.c;
@@ -240,6 +249,10 @@ void sal_conv2d_backward_input(const sal_conv2d_op *op, sal_threadpool *pool, co
     int k = op->kh * op->kw * op->cin;
     if (is_pointwise(op, xd, yd, win)) {
         pointwise_backward(op, pool, win, dy, yd, dx, xd, gate);
+        return;
+    }
+    if (sal_conv2d_winograd_applies(op, win)) {
+        sal_conv2d_winograd_backward_input(op, pool, win, dy, yd, dx, xd, scratch, gate);
         return;
     }
     size_t x_image = (size_t)xd.h * xd.w * xd.c, y_image = (size_t)yd.h * yd.w * yd.c;

@@ -403,7 +403,11 @@ static size_t alloc_scratch(windowed_op *op, size_t floats) {
     return floats;
 }
 
-static void run_conv_case(const conv_case *cc, sal_threadpool *pool, int with_bias) {
+static int winograd_suits(const conv_case *cc) {
+    return cc->kh == 3 && cc->kw == 3 && cc->sh == 1 && cc->sw == 1 && cc->dh == 1 && cc->dw == 1;
+}
+
+static void run_conv_case(const conv_case *cc, sal_threadpool *pool, int with_bias, int winograd) {
     windowed_op op = {0};
     op.xd = (sal_dims){cc->n, cc->h, cc->w, cc->cin};
     case_geometry(cc, &op.win, &op.yd, cc->cout);
@@ -413,9 +417,10 @@ static void run_conv_case(const conv_case *cc, sal_threadpool *pool, int with_bi
     CHECK(sal_conv2d_create(&op.conv, kernel, bias, cc->kh, cc->kw, cc->cin, cc->cout) == 0, "conv2d_create");
     redraw(kernel, (size_t)cc->kh * cc->kw * cc->cin * cc->cout);
     redraw(bias, (size_t)cc->cout);
+    if (winograd) CHECK(sal_conv2d_use_winograd(&op.conv) == 0, "conv2d_use_winograd");
     alloc_scratch(&op, sal_conv2d_scratch_floats(&op.conv, op.xd, op.yd, &op.win));
     char what[200];
-    describe(what, sizeof what, "conv2d", cc, &op);
+    describe(what, sizeof what, winograd ? "conv2d winograd" : "conv2d", cc, &op);
     int big = dims_count(op.xd) > 100000;
     check_windowed_op(&op, pool, big ? 6 : 24, what);
     sal_conv2d_destroy(&op.conv);
@@ -462,6 +467,12 @@ static const conv_case conv_cases[] = {
     {2, 6, 5, 300, 260, 1, 1, 1, 1, 1, 1, 0},           /* pointwise, K > one slice both ways */
     {2, 7, 7, 264, 20, 1, 1, 2, 2, 1, 1, 0},            /* strided 1x1, batch 2, K > one slice */
     {1, 6, 6, 60, 9, 3, 3, 1, 1, 1, 1, 1},              /* K = 540: three slices */
+    {2, 8, 7, 5, 6, 3, 3, 1, 1, 1, 1, 0},               /* valid: dx larger than dy */
+    {1, 7, 9, 6, 5, 3, 3, 1, 1, 1, 1, 2, 2, 0, 1, 2},   /* explicit asymmetric padding, 2 at the top */
+    {1, 5, 6, 4, 3, 3, 3, 1, 1, 1, 1, 2, 3, 1, 0, 4},   /* padding past the kernel: rows of zeros only */
+    {2, 1, 2, 9, 17, 3, 3, 1, 1, 1, 1, 1},              /* smaller than one tile */
+    {1, 15, 14, 300, 20, 3, 3, 1, 1, 1, 1, 1},          /* winograd K > one slice, forward */
+    {1, 14, 15, 20, 300, 3, 3, 1, 1, 1, 1, 1},          /* ... and backward */
 };
 
 static const conv_case depthwise_cases[] = {
@@ -478,17 +489,26 @@ static const conv_case depthwise_cases[] = {
 };
 
 static void test_convolutions(sal_threadpool *pool) {
-    for (size_t i = 0; i < sizeof conv_cases / sizeof conv_cases[0]; i++) run_conv_case(&conv_cases[i], pool, (int)i % 2);
+    for (size_t i = 0; i < sizeof conv_cases / sizeof conv_cases[0]; i++) {
+        run_conv_case(&conv_cases[i], pool, (int)i % 2, 0);
+        if (winograd_suits(&conv_cases[i])) run_conv_case(&conv_cases[i], pool, (int)i % 2, 1);
+    }
     for (size_t i = 0; i < sizeof depthwise_cases / sizeof depthwise_cases[0]; i++)
         run_depthwise_case(&depthwise_cases[i], pool, (int)(i + 1) % 2);
+    sal_conv2d_op other;
+    static const float one = 1.0f;
+    sal_conv2d_create(&other, &one, NULL, 1, 1, 1, 1);
+    CHECK(sal_conv2d_use_winograd(&other) == -1 && !other.winograd, "winograd accepted a 1x1 kernel");
+    sal_conv2d_destroy(&other);
     CHECK(gate_kept > 0 && gate_zeroed > 0, "the gated gradients kept %zu values and zeroed %zu", gate_kept,
           gate_zeroed);
     CHECK(fused_below > 0 && fused_above > 0, "the fused activations saw %zu outputs below 0 and %zu above 6",
           fused_below, fused_above);
 }
 
-/* Column buffers larger than the library's budget go through in chunks of images. */
-static void test_conv_in_chunks(sal_threadpool *pool) {
+/* Column buffers larger than the library's budget go through in chunks of
+ * images; Winograd's transformed tiles in chunks of tile rows. */
+static void test_conv_in_chunks(sal_threadpool *pool, int winograd) {
     conv_case cc = {3, 64, 64, 64, 8, 3, 3, 1, 1, 1, 1, 1};
     windowed_op op = {0};
     op.xd = (sal_dims){cc.n, cc.h, cc.w, cc.cin};
@@ -497,10 +517,15 @@ static void test_conv_in_chunks(sal_threadpool *pool) {
     float *kernel = test_random_floats(&rng, (size_t)9 * cc.cin * cc.cout), *bias = test_random_floats(&rng, (size_t)cc.cout);
     op.kernel = kernel, op.bias = bias;
     sal_conv2d_create(&op.conv, kernel, bias, 3, 3, cc.cin, cc.cout);
+    if (winograd) {
+        CHECK(sal_conv2d_use_winograd(&op.conv) == 0, "conv2d_use_winograd");
+        one_image = (size_t)16 * (op.yd.h / 2) * (op.yd.w / 2) * (cc.cin + cc.cout);
+    }
     size_t scratch = alloc_scratch(&op, sal_conv2d_scratch_floats(&op.conv, op.xd, op.yd, &op.win));
-    CHECK(scratch >= one_image && scratch < 3 * one_image, "chunked conv scratch %zu floats, one image needs %zu",
-          scratch, one_image);
-    check_windowed_op(&op, pool, 6, "conv2d in chunks 3x64x64x64 -> 8");
+    CHECK(winograd ? scratch < one_image : scratch >= one_image && scratch < 3 * one_image,
+          "chunked conv scratch %zu floats, one image needs %zu", scratch, one_image);
+    check_windowed_op(&op, pool, 6, winograd ? "conv2d winograd in chunks 3x64x64x64 -> 8"
+                                             : "conv2d in chunks 3x64x64x64 -> 8");
     sal_conv2d_destroy(&op.conv);
     free(op.scratch), free(kernel), free(bias);
 }
@@ -594,7 +619,8 @@ int main(void) {
         sal_threadpool *pool = sal_threadpool_create(threads);
         test_gemm(pool);
         test_convolutions(pool);
-        test_conv_in_chunks(pool);
+        test_conv_in_chunks(pool, 0);
+        test_conv_in_chunks(pool, 1);
         test_dense(pool);
         sal_threadpool_free(pool);
     }
