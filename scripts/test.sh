@@ -77,13 +77,13 @@ run_ctest "$build-asan" ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktra
 echo "== WebAssembly build (npm run build)"
 npm run build
 
-# The same C tests of the kernels and the executor, compiled to wasm SIMD and
+# The same C tests of the kernels, the executor and the gradient methods, compiled to wasm SIMD and
 # run in Node: the code paths only the wasm build takes.
 wasm_build=$(realpath -m "${SAL_WASM_BUILD_DIR:-$repo/build-wasm}")/saliency-simd
 echo "== C tests of the kernels and the executor in WebAssembly ($wasm_build)"
 NODE_PATH=${NODE_PATH:-/usr/share/nodejs} \
-    cmake --build "$wasm_build" -j"$(nproc)" --target test_kernels_conv test_kernels_misc test_executor
-run_ctest "$wasm_build" -- -R '^test_(kernels_conv|kernels_misc|executor)$'
+    cmake --build "$wasm_build" -j"$(nproc)" --target test_kernels_conv test_kernels_misc test_executor test_methods_gradients
+run_ctest "$wasm_build" -- -R '^test_(kernels_conv|kernels_misc|executor|methods_gradients)$'
 
 # The API, the Node CLI, the packed package, and the API in headless Chromium.
 echo "== JavaScript tests (node --test tests/node/)"
