@@ -9,10 +9,14 @@
 #include "executor.h"
 
 /* 3x3 windows that move one pixel at a time, with enough channels to pay
- * for the transforms, run as Winograd F(2x2, 3x3). */
-static int suits_winograd(const sal_node *node) {
-    return node->kh == 3 && node->kw == 3 && node->stride_h == 1 && node->stride_w == 1 && node->dilation_h == 1 &&
-           node->dilation_w == 1 && node->in_channels >= 16 && node->filters >= 16;
+ * for the transforms, run as Winograd F(m x m, 3x3): m = 4 where the kernel
+ * is small (its transformed copies take 8x its memory; such layers tend to
+ * run on large images), m = 2 elsewhere (16/9).  0: not at all. */
+static int winograd_tile(const sal_node *node) {
+    if (node->kh != 3 || node->kw != 3 || node->stride_h != 1 || node->stride_w != 1 || node->dilation_h != 1 ||
+        node->dilation_w != 1 || node->in_channels < 16 || node->filters < 16)
+        return 0;
+    return (long)node->in_channels * node->filters <= 128 * 128 ? 4 : 2;
 }
 
 static int create_op(sal_node_op *op, const sal_node *node) {
@@ -21,7 +25,7 @@ static int create_op(sal_node_op *op, const sal_node *node) {
         if (sal_conv2d_create(&op->conv, node->weights, node->bias, node->kh, node->kw, node->in_channels,
                               node->filters) != 0)
             return -1;
-        return suits_winograd(node) ? sal_conv2d_use_winograd(&op->conv) : 0;
+        return winograd_tile(node) ? sal_conv2d_use_winograd(&op->conv, winograd_tile(node)) : 0;
     case SAL_OP_DEPTHWISE_CONV2D:
         return sal_depthwise_create(&op->depthwise, node->weights, node->bias, node->kh, node->kw, node->in_channels,
                                     node->depth_multiplier);

@@ -36,7 +36,7 @@ int sal_conv2d_create(sal_conv2d_op *op, const float *kernel, const float *bias,
 }
 
 void sal_conv2d_destroy(sal_conv2d_op *op) {
-    free(op->winograd);
+    free(op->winograd), free(op->winograd_backward);
     memset(op, 0, sizeof *op);
 }
 
@@ -76,7 +76,7 @@ static int images_per_chunk(const sal_conv2d_op *op, sal_dims y) {
 
 size_t sal_conv2d_scratch_floats(const sal_conv2d_op *op, sal_dims x, sal_dims y, const sal_window *win) {
     if (is_pointwise(op, x, y, win) || y.n <= 0) return 0;
-    if (sal_conv2d_winograd_applies(op, win)) return sal_conv2d_winograd_scratch_floats(x, y);
+    if (sal_conv2d_winograd_applies(op, win)) return sal_conv2d_winograd_scratch_floats(op, x, y);
     /* SIZE_MAX (an allocation that fails) when one image's columns do not fit in size_t, e.g. in wasm32. */
     if ((double)y.h * y.w * op->kh * op->kw * op->cin > (double)(SIZE_MAX / sizeof(float))) return SIZE_MAX;
     return (size_t)images_per_chunk(op, y) * col_floats_per_image(op, y);

@@ -70,7 +70,9 @@ typedef struct {
     int kh, kw, cin, cout;
     const float *w;     /* borrowed [kh,kw,cin,cout]: the GEMM copies slivers as it runs */
     const float *bias;  /* borrowed [cout] or NULL */
-    float *winograd;    /* owned [16][cin][cout] Winograd-domain kernel, or NULL (winograd.c) */
+    float *winograd;    /* owned [(m+2)^2][cin][cout] Winograd-domain kernel, or NULL (winograd.c) */
+    float *winograd_backward; /* owned [(m+2)^2][cout][cin], flipped, for m = 4; or NULL */
+    int winograd_tile;  /* m: 2 or 4 */
 } sal_conv2d_op;
 
 /* kernel: [kh,kw,cin,cout] (Keras layout); bias may be NULL.  The op borrows
@@ -79,12 +81,14 @@ typedef struct {
 int sal_conv2d_create(sal_conv2d_op *op, const float *kernel, const float *bias,
                       int kh, int kw, int cin, int cout);
 void sal_conv2d_destroy(sal_conv2d_op *op);
-/* A 3x3 op keeps its kernel transformed for Winograd's F(2x2, 3x3) too (16/9
- * of the weights' memory, copied now: later changes to the kernel are not
- * seen), and from then on runs every stride-1 undilated window with it, forward
- * and backward: about 2.25x fewer multiply-adds.  Returns 0, or -1 when the
- * kernel is not 3x3 or memory runs out (the op then stays as it was). */
-int sal_conv2d_use_winograd(sal_conv2d_op *op);
+/* A 3x3 op keeps its kernel transformed for Winograd's F(m x m, 3x3) too,
+ * m = `tile` (copied now: later changes to the kernel are not seen), and from
+ * then on runs every stride-1 undilated window with it, forward and backward.
+ * m = 2: 2.25x fewer multiply-adds, 16/9 of the weights' memory more;
+ * m = 4: 4x fewer, 2 x 36/9 of the weights' memory more.  Returns 0, or -1
+ * when the kernel is not 3x3, tile is not 2 or 4, or memory runs out (the
+ * op then stays as it was). */
+int sal_conv2d_use_winograd(sal_conv2d_op *op, int tile);
 size_t sal_conv2d_scratch_floats(const sal_conv2d_op *op, sal_dims x, sal_dims y, const sal_window *win);
 /* x: [n,h,w,cin] -> y = fused(conv(x)): [n,oh,ow,cout] */
 void sal_conv2d_forward(const sal_conv2d_op *op, sal_threadpool *pool, const sal_window *win,
