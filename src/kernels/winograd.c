@@ -39,6 +39,7 @@
  * The tiles go through the GEMMs in chunks of whole tile rows (of any
  * images), as many as fit in CHUNK_BUDGET floats of V and M together.
  */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "gemm_internal.h"
@@ -51,27 +52,30 @@
 
 /* ------------------------------------------------------------ weights */
 
-/* G g: one column of three taps to alpha = m + 2 values. */
-static void kernel_column(int m, const float g[3], float *u) {
+/* G g: one column of three taps to alpha = m + 2 values (lanes: output channels). */
+SAL_INLINE void kernel_column(int m, const sal_vf g[3], sal_vf *u) {
     if (m == 2) {
+        sal_vf half = sal_vf_splat(0.5f);
         u[0] = g[0];
-        u[1] = 0.5f * (g[0] + g[1] + g[2]);
-        u[2] = 0.5f * (g[0] - g[1] + g[2]);
+        u[1] = half * (g[0] + g[1] + g[2]);
+        u[2] = half * (g[0] - g[1] + g[2]);
         u[3] = g[2];
         return;
     }
-    u[0] = g[0] / 4.0f;
-    u[1] = -(g[0] + g[1] + g[2]) / 6.0f;
-    u[2] = -(g[0] - g[1] + g[2]) / 6.0f;
-    u[3] = g[0] / 24.0f + g[1] / 12.0f + g[2] / 6.0f;
-    u[4] = g[0] / 24.0f - g[1] / 12.0f + g[2] / 6.0f;
+    sal_vf four = sal_vf_splat(4.0f), six = sal_vf_splat(6.0f), twelve = sal_vf_splat(12.0f);
+    sal_vf twenty_four = sal_vf_splat(24.0f);
+    u[0] = g[0] / four;
+    u[1] = -(g[0] + g[1] + g[2]) / six;
+    u[2] = -(g[0] - g[1] + g[2]) / six;
+    u[3] = g[0] / twenty_four + g[1] / twelve + g[2] / six;
+    u[4] = g[0] / twenty_four - g[1] / twelve + g[2] / six;
     u[5] = g[2];
 }
 
 /* U = G g G^T, alpha x alpha. */
-static void transform_kernel(int m, const float g[3][3], float u[MAX_ALPHA][MAX_ALPHA]) {
+SAL_INLINE void transform_kernel(int m, const sal_vf g[3][3], sal_vf u[MAX_ALPHA][MAX_ALPHA]) {
     int alpha = m + 2;
-    float t[MAX_ALPHA][3], column[3], row[MAX_ALPHA];
+    sal_vf t[MAX_ALPHA][3], column[3], row[MAX_ALPHA];
     for (int j = 0; j < 3; j++) {
         for (int i = 0; i < 3; i++) column[i] = g[i][j];
         kernel_column(m, column, row);
@@ -80,25 +84,52 @@ static void transform_kernel(int m, const float g[3][3], float u[MAX_ALPHA][MAX_
     for (int a = 0; a < alpha; a++) kernel_column(m, t[a], u[a]);
 }
 
+SAL_INLINE sal_vf load_lanes(const float *src, int lanes) {
+    return lanes == SAL_VF_WIDTH ? sal_vf_load(src) : sal_vf_load_partial(src, lanes);
+}
+
+SAL_INLINE void store_lanes(float *dst, sal_vf value, int lanes) {
+    if (lanes == SAL_VF_WIDTH) sal_vf_store(dst, value);
+    else sal_vf_store_partial(dst, value, lanes);
+}
+
+/* Output channels [co, co + lanes) of input channel ci. */
+static void pack_lanes(const sal_conv2d_op *op, int m, int flipped, int ci, int co, int lanes, float *u) {
+    int alpha = m + 2;
+    size_t pairs = (size_t)op->cin * op->cout;
+    sal_vf g[3][3], t[MAX_ALPHA][MAX_ALPHA];
+    for (int tap = 0; tap < 9; tap++) {
+        int from = flipped ? 8 - tap : tap;
+        g[tap / 3][tap % 3] = load_lanes(op->w + (size_t)from * pairs + (size_t)ci * op->cout + co, lanes);
+    }
+    transform_kernel(m, g, t);
+    for (int xi = 0; xi < alpha * alpha; xi++) {
+        float *place = u + (size_t)xi * pairs;
+        sal_vf value = t[xi / alpha][xi % alpha];
+        if (!flipped) {
+            store_lanes(place + (size_t)ci * op->cout + co, value, lanes);
+            continue;
+        }
+        float spill[SAL_VF_WIDTH];
+        sal_vf_store(spill, value);
+        for (int l = 0; l < lanes; l++) place[(size_t)(co + l) * op->cin + ci] = spill[l];
+    }
+}
+
 /* u[xi][i][j] for xi < alpha^2: the transformed kernel of input channel i
  * and output channel j, forward; flipped and with the channels swapped
  * (i: output channel, j: input channel) for the input gradient. */
 static float *pack(const sal_conv2d_op *op, int m, int flipped) {
-    int alpha = m + 2, places = alpha * alpha;
+    int places = (m + 2) * (m + 2);
     size_t pairs = (size_t)op->cin * op->cout;
+    if (op->cin <= 0 || op->cout <= 0 || pairs > SIZE_MAX / sizeof(float) / (size_t)places) return NULL;
     float *u = malloc((size_t)places * pairs * sizeof(float));
     if (!u) return NULL;
-    for (int ci = 0; ci < op->cin; ci++)
-        for (int co = 0; co < op->cout; co++) {
-            float g[3][3], t[MAX_ALPHA][MAX_ALPHA];
-            for (int tap = 0; tap < 9; tap++) {
-                int from = flipped ? 8 - tap : tap;
-                g[tap / 3][tap % 3] = op->w[(size_t)from * pairs + (size_t)ci * op->cout + co];
-            }
-            transform_kernel(m, g, t);
-            size_t at = flipped ? (size_t)co * op->cin + ci : (size_t)ci * op->cout + co;
-            for (int xi = 0; xi < places; xi++) u[(size_t)xi * pairs + at] = t[xi / alpha][xi % alpha];
-        }
+    for (int ci = 0; ci < op->cin; ci++) {
+        int co = 0;
+        for (; co + SAL_VF_WIDTH <= op->cout; co += SAL_VF_WIDTH) pack_lanes(op, m, flipped, ci, co, SAL_VF_WIDTH, u);
+        if (co < op->cout) pack_lanes(op, m, flipped, ci, co, op->cout - co, u);
+    }
     return u;
 }
 
@@ -161,15 +192,6 @@ static size_t pass_scratch(int m, sal_dims ind, sal_dims outd) {
 size_t sal_conv2d_winograd_scratch_floats(const sal_conv2d_op *op, sal_dims x, sal_dims y) {
     size_t forward = pass_scratch(op->winograd_tile, x, y), backward = pass_scratch(op->winograd_tile, y, x);
     return forward > backward ? forward : backward;
-}
-
-SAL_INLINE sal_vf load_lanes(const float *src, int lanes) {
-    return lanes == SAL_VF_WIDTH ? sal_vf_load(src) : sal_vf_load_partial(src, lanes);
-}
-
-SAL_INLINE void store_lanes(float *dst, sal_vf value, int lanes) {
-    if (lanes == SAL_VF_WIDTH) sal_vf_store(dst, value);
-    else sal_vf_store_partial(dst, value, lanes);
 }
 
 /* B^T d along one axis. */
