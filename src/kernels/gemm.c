@@ -51,7 +51,8 @@
 #define MC (64 * MR)       /* most rows per task block: each sliver copy serves up to 64 tiles */
 
 typedef struct {
-    const sal_gemm_args *g;
+    const sal_gemm_args *g;  /* `count` GEMMs of one shape */
+    int count;
     int row_blocks, block_rows, col_blocks, col_block_cols;
 } gemm_job;
 
@@ -276,7 +277,9 @@ static void copy_slivers(const sal_gemm_args *g, int p0, int kc, int j0, int j1,
 
 static void gemm_block(void *ctx, int index) {
     const gemm_job *job = ctx;
-    const sal_gemm_args *g = job->g;
+    int blocks = job->row_blocks * job->col_blocks;
+    const sal_gemm_args *g = &job->g[index / blocks];
+    index %= blocks;
     /* Row block major: a thread's contiguous range of tasks covers rows of C
      * (threadpool.c), the rows the next kernel is likely to give it again. */
     int i0 = (index / job->col_blocks) * job->block_rows, i1 = min_int(g->m, i0 + job->block_rows);
@@ -316,7 +319,8 @@ static void gemm_block(void *ctx, int index) {
 }
 
 /* Row blocks of equal size (whole tiles, at most MC rows), then enough column
- * blocks for every thread to stay busy without cutting tiles thin. */
+ * blocks, over all the job's GEMMs, for every thread to stay busy without
+ * cutting tiles thin. */
 static int split(gemm_job *job, int threads) {
     const sal_gemm_args *g = job->g;
     int tiles = (g->m + MR - 1) / MR;
@@ -325,7 +329,7 @@ static int split(gemm_job *job, int threads) {
     job->block_rows = (tiles + job->row_blocks - 1) / job->row_blocks * MR;
     job->row_blocks = (g->m + job->block_rows - 1) / job->block_rows;
     int panels = (g->n + NR - 1) / NR;
-    int wanted = threads > 1 ? 4 * threads : 1;
+    int wanted = threads > 1 ? (4 * threads + job->count - 1) / job->count : 1;
     int col_blocks = 1;
     if (job->row_blocks < wanted) {
         col_blocks = (wanted + job->row_blocks - 1) / job->row_blocks;
@@ -334,7 +338,7 @@ static int split(gemm_job *job, int threads) {
     int panels_per_block = (panels + col_blocks - 1) / col_blocks;
     job->col_block_cols = panels_per_block * NR;
     job->col_blocks = (panels + panels_per_block - 1) / panels_per_block;
-    return job->row_blocks * job->col_blocks;
+    return job->count * job->row_blocks * job->col_blocks;
 }
 
 /* The k = 0 product: C is the bias, or zero. */
@@ -350,16 +354,18 @@ static void fill_bias(const sal_gemm_args *g) {
     }
 }
 
-void sal_gemm_run(sal_threadpool *pool, const sal_gemm_args *args) {
-    if (args->m <= 0 || args->n <= 0) return;
+void sal_gemm_run_many(sal_threadpool *pool, const sal_gemm_args *args, int count) {
+    if (count <= 0 || args->m <= 0 || args->n <= 0) return;
     if (args->k <= 0) {
-        fill_bias(args);
+        for (int i = 0; i < count; i++) fill_bias(&args[i]);
         return;
     }
-    gemm_job job = {.g = args};
+    gemm_job job = {.g = args, .count = count};
     int tasks = split(&job, sal_threadpool_size(pool));
     sal_parallel_for(pool, tasks, gemm_block, &job);
 }
+
+void sal_gemm_run(sal_threadpool *pool, const sal_gemm_args *args) { sal_gemm_run_many(pool, args, 1); }
 
 /* ------------------------------------------------------------ entry point */
 

@@ -69,6 +69,9 @@ typedef struct {
 
 /* C[m x n] = A[m x k] * B (+ bias). */
 void sal_gemm_run(sal_threadpool *pool, const sal_gemm_args *args);
+/* args[0 .. count-1], GEMMs of the same m, n and k, in one parallel loop:
+ * small GEMMs keep every thread busy without a wait after each. */
+void sal_gemm_run_many(sal_threadpool *pool, const sal_gemm_args *args, int count);
 
 /* conv2d.c's Winograd path (winograd.c), when sal_conv2d_winograd_applies. */
 int sal_conv2d_winograd_applies(const sal_conv2d_op *op, const sal_window *win);

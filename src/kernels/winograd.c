@@ -266,15 +266,17 @@ static void transform_input_unit(void *ctx, int index) {
 static void multiply_places(const pass *p, sal_threadpool *pool) {
     static const int flip[4] = {3, 1, 2, 0};
     int k = p->ind.c, n = p->outd.c, places = p->alpha * p->alpha;
+    sal_gemm_args g[MAX_ALPHA * MAX_ALPHA];
     for (int xi = 0; xi < places; xi++) {
         int place = p->u_transposed ? flip[xi / 4] * 4 + flip[xi % 4] : xi;
-        sal_gemm_args g = {.m = p->chunk_tiles, .n = n, .k = k, .a = p->v + (size_t)xi * p->chunk_tiles * k,
-                           .a_rows = sal_gemm_plain_rows((size_t)k), .b = p->u + (size_t)place * k * n,
-                           .ldb = p->u_transposed ? k : n,
-                           .b_layout = p->u_transposed ? SAL_GEMM_B_TRANSPOSED : SAL_GEMM_B_MATRIX,
-                           .c = p->mv + (size_t)xi * p->chunk_tiles * n, .c_rows = sal_gemm_plain_rows((size_t)n)};
-        sal_gemm_run(pool, &g);
+        g[xi] = (sal_gemm_args){.m = p->chunk_tiles, .n = n, .k = k, .a = p->v + (size_t)xi * p->chunk_tiles * k,
+                                .a_rows = sal_gemm_plain_rows((size_t)k), .b = p->u + (size_t)place * k * n,
+                                .ldb = p->u_transposed ? k : n,
+                                .b_layout = p->u_transposed ? SAL_GEMM_B_TRANSPOSED : SAL_GEMM_B_MATRIX,
+                                .c = p->mv + (size_t)xi * p->chunk_tiles * n,
+                                .c_rows = sal_gemm_plain_rows((size_t)n)};
     }
+    sal_gemm_run_many(pool, g, places);
 }
 
 /* A^T m along one axis. */
