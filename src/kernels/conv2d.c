@@ -12,7 +12,8 @@
  * pixels of x (every stride-th one) in place, and its input gradient writes
  * them in dx, whose other pixels are zero.
  * Whole images go through the column buffer at a time, as many as fit in
- * COL_BUDGET floats (at least one).
+ * COL_BUDGET floats (at least one).  An op given a Winograd kernel
+ * (sal_conv2d_use_winograd) runs its 3x3 stride-1 windows in winograd.c.
  */
 #include "kernels.h"
 
@@ -23,6 +24,7 @@
 #include "gemm_internal.h"
 #include "simd.h"
 #include "window.h"
+#include "winograd.h"
 
 #define COL_BUDGET ((size_t)1 << 22)
 

@@ -73,14 +73,4 @@ void sal_gemm_run(sal_threadpool *pool, const sal_gemm_args *args);
  * small GEMMs keep every thread busy without a wait after each. */
 void sal_gemm_run_many(sal_threadpool *pool, const sal_gemm_args *args, int count);
 
-/* conv2d.c's Winograd path (winograd.c), when sal_conv2d_winograd_applies. */
-int sal_conv2d_winograd_applies(const sal_conv2d_op *op, const sal_window *win);
-size_t sal_conv2d_winograd_scratch_floats(const sal_conv2d_op *op, sal_dims x, sal_dims y);
-void sal_conv2d_winograd_forward(const sal_conv2d_op *op, sal_threadpool *pool, const sal_window *win,
-                                 const float *x, sal_dims xd, float *y, sal_dims yd, float *scratch,
-                                 sal_kernel_activation fused);
-void sal_conv2d_winograd_backward_input(const sal_conv2d_op *op, sal_threadpool *pool, const sal_window *win,
-                                        const float *dy, sal_dims yd, float *dx, sal_dims xd, float *scratch,
-                                        const sal_kernel_gate *gate);
-
 #endif

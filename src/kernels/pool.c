@@ -93,35 +93,26 @@ typedef struct {
     int phase, phases, rows; /* rows: output rows of this phase per image */
 } route_job;
 
-SAL_INLINE sal_vf load_channels(const float *p, int lanes) {
-    return lanes == SAL_VF_WIDTH ? sal_vf_load(p) : sal_vf_load_partial(p, lanes);
-}
-
-SAL_INLINE void store_channels(float *p, sal_vf v, int lanes) {
-    if (lanes == SAL_VF_WIDTH) sal_vf_store(p, v);
-    else sal_vf_store_partial(p, v, lanes);
-}
-
 /* Output pixel (n, oy, ox), channels [c0, c0 + lanes). */
 static void route_channels(const pool_job *job, int n, int oy, int ox, int c0, int lanes) {
     sal_tap_range ry = taps_y(job, oy), rx = taps_x(job, ox);
     if (ry.first == ry.end || rx.first == rx.end) return;
-    sal_vf best = load_channels(job->x + input_offset(job, n, oy, ry.first, ox, rx.first) + c0, lanes);
+    sal_vf best = sal_vf_load_lanes(job->x + input_offset(job, n, oy, ry.first, ox, rx.first) + c0, lanes);
     sal_vmask arg = {0};
     int t = 0;
     for (int ky = ry.first; ky < ry.end; ky++)
         for (int kx = rx.first; kx < rx.end; kx++, t++) {
-            sal_vf v = load_channels(job->x + input_offset(job, n, oy, ky, ox, kx) + c0, lanes);
+            sal_vf v = sal_vf_load_lanes(job->x + input_offset(job, n, oy, ky, ox, kx) + c0, lanes);
             sal_vmask above = v > best;
             best = (sal_vf)((above & (sal_vmask)v) | (~above & (sal_vmask)best));
             arg = (above & ((sal_vmask){0} + t)) | (~above & arg);
         }
-    sal_vf g = load_channels(job->dy + output_offset(job, n, oy, ox) + c0, lanes);
+    sal_vf g = sal_vf_load_lanes(job->dy + output_offset(job, n, oy, ox) + c0, lanes);
     t = 0;
     for (int ky = ry.first; ky < ry.end; ky++)
         for (int kx = rx.first; kx < rx.end; kx++, t++) {
             float *d = job->dx + input_offset(job, n, oy, ky, ox, kx) + c0;
-            store_channels(d, load_channels(d, lanes) + sal_vf_keep_where(arg == ((sal_vmask){0} + t), g), lanes);
+            sal_vf_store_lanes(d, sal_vf_load_lanes(d, lanes) + sal_vf_keep_where(arg == ((sal_vmask){0} + t), g), lanes);
         }
 }
 

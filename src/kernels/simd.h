@@ -46,6 +46,15 @@ SAL_INLINE sal_vf sal_vf_load_partial(const float *p, int n) {
 SAL_INLINE void sal_vf_store_partial(float *p, sal_vf v, int n) {
     __builtin_memcpy(p, &v, (size_t)n * sizeof(float));
 }
+/* The same, with the whole vector's case as plain loads and stores (n is
+ * often a constant where these are inlined). */
+SAL_INLINE sal_vf sal_vf_load_lanes(const float *p, int n) {
+    return n == SAL_VF_WIDTH ? sal_vf_load(p) : sal_vf_load_partial(p, n);
+}
+SAL_INLINE void sal_vf_store_lanes(float *p, sal_vf v, int n) {
+    if (n == SAL_VF_WIDTH) sal_vf_store(p, v);
+    else sal_vf_store_partial(p, v, n);
+}
 
 /* Lane masks, as comparisons of sal_vf give them: all ones where one holds. */
 typedef int sal_vmask __attribute__((vector_size(SAL_VF_WIDTH * 4)));

@@ -46,6 +46,7 @@
 #include "kernels.h"
 #include "relu_lanes.h"
 #include "simd.h"
+#include "winograd.h"
 
 #define CHUNK_BUDGET ((size_t)1 << 20)
 #define MAX_ALPHA 6
@@ -84,15 +85,6 @@ SAL_INLINE void transform_kernel(int m, const sal_vf g[3][3], sal_vf u[MAX_ALPHA
     for (int a = 0; a < alpha; a++) kernel_column(m, t[a], u[a]);
 }
 
-SAL_INLINE sal_vf load_lanes(const float *src, int lanes) {
-    return lanes == SAL_VF_WIDTH ? sal_vf_load(src) : sal_vf_load_partial(src, lanes);
-}
-
-SAL_INLINE void store_lanes(float *dst, sal_vf value, int lanes) {
-    if (lanes == SAL_VF_WIDTH) sal_vf_store(dst, value);
-    else sal_vf_store_partial(dst, value, lanes);
-}
-
 /* Output channels [co, co + lanes) of input channel ci. */
 static void pack_lanes(const sal_conv2d_op *op, int m, int flipped, int ci, int co, int lanes, float *u) {
     int alpha = m + 2;
@@ -100,14 +92,14 @@ static void pack_lanes(const sal_conv2d_op *op, int m, int flipped, int ci, int 
     sal_vf g[3][3], t[MAX_ALPHA][MAX_ALPHA];
     for (int tap = 0; tap < 9; tap++) {
         int from = flipped ? 8 - tap : tap;
-        g[tap / 3][tap % 3] = load_lanes(op->w + (size_t)from * pairs + (size_t)ci * op->cout + co, lanes);
+        g[tap / 3][tap % 3] = sal_vf_load_lanes(op->w + (size_t)from * pairs + (size_t)ci * op->cout + co, lanes);
     }
     transform_kernel(m, g, t);
     for (int xi = 0; xi < alpha * alpha; xi++) {
         float *place = u + (size_t)xi * pairs;
         sal_vf value = t[xi / alpha][xi % alpha];
         if (!flipped) {
-            store_lanes(place + (size_t)ci * op->cout + co, value, lanes);
+            sal_vf_store_lanes(place + (size_t)ci * op->cout + co, value, lanes);
             continue;
         }
         float spill[SAL_VF_WIDTH];
@@ -221,13 +213,13 @@ SAL_INLINE void input_tile_lanes(int m, const float *const *rows, const int *col
     SAL_UNROLL for (int s = 0; s < alpha; s++) {
         sal_vf column[MAX_ALPHA], out[MAX_ALPHA];
         SAL_UNROLL for (int r = 0; r < alpha; r++)
-            column[r] = rows[r] && cols[s] >= 0 ? load_lanes(rows[r] + cols[s] + c, lanes) : sal_vf_zero();
+            column[r] = rows[r] && cols[s] >= 0 ? sal_vf_load_lanes(rows[r] + cols[s] + c, lanes) : sal_vf_zero();
         input_axis(m, column, out);
         SAL_UNROLL for (int a = 0; a < alpha; a++) t[a][s] = out[a];
     }
     SAL_UNROLL for (int a = 0; a < alpha; a++) {
         input_axis(m, t[a], d[a]);
-        SAL_UNROLL for (int b = 0; b < alpha; b++) store_lanes(v + (size_t)(a * alpha + b) * place_stride + c, d[a][b], lanes);
+        SAL_UNROLL for (int b = 0; b < alpha; b++) sal_vf_store_lanes(v + (size_t)(a * alpha + b) * place_stride + c, d[a][b], lanes);
     }
 }
 
@@ -302,7 +294,7 @@ typedef struct {
 /* An output vector as stored: plus the bias, then the fused activation or the gate. */
 SAL_INLINE sal_vf finish(const pass *p, const finish_args *f, sal_vf value, sal_vf bias, const float *out, int lanes) {
     value += bias;
-    if (f->gated) return sal_relu_gate_apply(&f->gate, load_lanes(p->gate->y + (out - p->out), lanes), value);
+    if (f->gated) return sal_relu_gate_apply(&f->gate, sal_vf_load_lanes(p->gate->y + (out - p->out), lanes), value);
     return sal_relu_lanes(p->fused, value);
 }
 
@@ -313,11 +305,11 @@ SAL_INLINE void output_tile_lanes(const pass *p, int m, const float *mv, size_t 
     sal_vf t[MAX_ALPHA][MAX_ALPHA];
     SAL_UNROLL for (int a = 0; a < alpha; a++) {
         sal_vf row[MAX_ALPHA], out[MAX_ALPHA];
-        SAL_UNROLL for (int b = 0; b < alpha; b++) row[b] = load_lanes(mv + (size_t)(a * alpha + b) * place_stride + c, lanes);
+        SAL_UNROLL for (int b = 0; b < alpha; b++) row[b] = sal_vf_load_lanes(mv + (size_t)(a * alpha + b) * place_stride + c, lanes);
         output_axis(m, row, out);
         SAL_UNROLL for (int q = 0; q < m; q++) t[q][a] = out[q];
     }
-    sal_vf bias = p->bias ? load_lanes(p->bias + c, lanes) : sal_vf_zero();
+    sal_vf bias = p->bias ? sal_vf_load_lanes(p->bias + c, lanes) : sal_vf_zero();
     SAL_UNROLL for (int q = 0; q < m; q++) {
         if (out_cols[q] < 0) continue;
         sal_vf column[MAX_ALPHA];
@@ -325,7 +317,7 @@ SAL_INLINE void output_tile_lanes(const pass *p, int m, const float *mv, size_t 
         SAL_UNROLL for (int r = 0; r < m; r++) {
             if (!out_rows[r]) continue;
             float *dst = out_rows[r] + out_cols[q] + c;
-            store_lanes(dst, finish(p, f, column[r], bias, dst, lanes), lanes);
+            sal_vf_store_lanes(dst, finish(p, f, column[r], bias, dst, lanes), lanes);
         }
     }
 }
