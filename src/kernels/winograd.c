@@ -178,6 +178,9 @@ static int tiles_along(int size, int m) { return (size + m - 1) / m; }
 static size_t pass_scratch(int m, sal_dims ind, sal_dims outd) {
     int tiles_h = tiles_along(outd.h, m), tiles_w = tiles_along(outd.w, m), units = outd.n * tiles_h;
     if (units <= 0 || tiles_w <= 0) return 0;
+    /* SIZE_MAX (an allocation that fails) when one tile row's floats do not fit in size_t, e.g. in wasm32. */
+    if ((double)(m + 2) * (m + 2) * tiles_w * ((double)ind.c + outd.c) > (double)(SIZE_MAX / sizeof(float)))
+        return SIZE_MAX;
     return (size_t)units_per_chunk(m + 2, units, tiles_w, ind.c, outd.c) * unit_floats(m + 2, tiles_w, ind.c, outd.c);
 }
 
