@@ -205,8 +205,9 @@ function headerLines(results) {
     `and on cpu), skipped when projected over ${s.tfjsLimit} s; a tfjs-cpu process is stopped after ${s.tfjsLimit} s.`,
     `Input: ${m.photo} resized to the model's input, batch 1. Gradient = d logit[top class] / d input (pre-softmax). ` +
     `FLOPs from the layer shapes: forward = 2 x multiply-adds, gradient = 2 x forward (input gradients only), ` +
-    `counted as direct convolution: our portable kernels run 3x3 stride-1 convolutions as Winograd F(2x2, 3x3), ` +
-    `with about 2.25x fewer multiply-adds there, so their share of the ceiling can pass what the GEMM alone reaches.`,
+    `counted as direct convolution: our portable kernels run 3x3 stride-1 convolutions of up to 256 channels ` +
+    `as Winograd F(4x4, 3x3) or F(2x2, 3x3), with 4x or 2.25x fewer multiply-adds there, so their share of the ` +
+    `ceiling can pass what the GEMM alone reaches.`,
     `Ceiling (matrix-multiply microbenchmark, tools/bench_gemm_ceiling.c, x threads): wasm SIMD in Node ` +
     `${ceiling(results.ceiling.wasm)}; native ${ceiling(results.ceiling.native)}.`,
   ];
