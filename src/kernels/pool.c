@@ -112,7 +112,8 @@ static void route_channels(const pool_job *job, int n, int oy, int ox, int c0, i
     for (int ky = ry.first; ky < ry.end; ky++)
         for (int kx = rx.first; kx < rx.end; kx++, t++) {
             float *d = job->dx + input_offset(job, n, oy, ky, ox, kx) + c0;
-            sal_vf_store_lanes(d, sal_vf_load_lanes(d, lanes) + sal_vf_keep_where(arg == ((sal_vmask){0} + t), g), lanes);
+            sal_vf routed = sal_vf_keep_where(arg == ((sal_vmask){0} + t), g);
+            sal_vf_store_lanes(d, sal_vf_load_lanes(d, lanes) + routed, lanes);
         }
 }
 

@@ -222,7 +222,8 @@ SAL_INLINE void input_tile_lanes(int m, const float *const *rows, const int *col
     }
     SAL_UNROLL for (int a = 0; a < alpha; a++) {
         input_axis(m, t[a], d[a]);
-        SAL_UNROLL for (int b = 0; b < alpha; b++) sal_vf_store_lanes(v + (size_t)(a * alpha + b) * place_stride + c, d[a][b], lanes);
+        SAL_UNROLL for (int b = 0; b < alpha; b++)
+            sal_vf_store_lanes(v + (size_t)(a * alpha + b) * place_stride + c, d[a][b], lanes);
     }
 }
 
@@ -246,7 +247,8 @@ SAL_INLINE void transform_input_unit_m(const pass *p, int index, int m) {
         }
         float *v = p->v + ((size_t)index * p->tiles_w + tx) * k;
         int c = 0;
-        for (; c + SAL_VF_WIDTH <= k; c += SAL_VF_WIDTH) input_tile_lanes(m, rows, cols, c, SAL_VF_WIDTH, v, place_stride);
+        for (; c + SAL_VF_WIDTH <= k; c += SAL_VF_WIDTH)
+            input_tile_lanes(m, rows, cols, c, SAL_VF_WIDTH, v, place_stride);
         if (c < k) input_tile_lanes(m, rows, cols, c, k - c, v, place_stride);
     }
 }
@@ -308,7 +310,8 @@ SAL_INLINE void output_tile_lanes(const pass *p, int m, const float *mv, size_t 
     sal_vf t[MAX_ALPHA][MAX_ALPHA];
     SAL_UNROLL for (int a = 0; a < alpha; a++) {
         sal_vf row[MAX_ALPHA], out[MAX_ALPHA];
-        SAL_UNROLL for (int b = 0; b < alpha; b++) row[b] = sal_vf_load_lanes(mv + (size_t)(a * alpha + b) * place_stride + c, lanes);
+        SAL_UNROLL for (int b = 0; b < alpha; b++)
+            row[b] = sal_vf_load_lanes(mv + (size_t)(a * alpha + b) * place_stride + c, lanes);
         output_axis(m, row, out);
         SAL_UNROLL for (int q = 0; q < m; q++) t[q][a] = out[q];
     }

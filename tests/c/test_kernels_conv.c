@@ -403,6 +403,11 @@ static size_t alloc_scratch(windowed_op *op, size_t floats) {
     return floats;
 }
 
+/* winograd: 0 (direct) or the Winograd tile size. */
+static const char *conv_kind(int winograd) {
+    return winograd == 2 ? "conv2d winograd F(2x2)" : winograd == 4 ? "conv2d winograd F(4x4)" : "conv2d";
+}
+
 static int winograd_suits(const conv_case *cc) {
     return cc->kh == 3 && cc->kw == 3 && cc->sh == 1 && cc->sw == 1 && cc->dh == 1 && cc->dw == 1;
 }
@@ -420,8 +425,7 @@ static void run_conv_case(const conv_case *cc, sal_threadpool *pool, int with_bi
     if (winograd) CHECK(sal_conv2d_use_winograd(&op.conv, winograd) == 0, "conv2d_use_winograd");
     alloc_scratch(&op, sal_conv2d_scratch_floats(&op.conv, op.xd, op.yd, &op.win));
     char what[200];
-    describe(what, sizeof what, winograd == 2 ? "conv2d winograd F(2x2)" : winograd ? "conv2d winograd F(4x4)" : "conv2d",
-             cc, &op);
+    describe(what, sizeof what, conv_kind(winograd), cc, &op);
     int big = dims_count(op.xd) > 100000;
     check_windowed_op(&op, pool, big ? 6 : 24, what);
     sal_conv2d_destroy(&op.conv);
@@ -530,9 +534,9 @@ static void test_conv_in_chunks(sal_threadpool *pool, int winograd) {
     size_t scratch = alloc_scratch(&op, sal_conv2d_scratch_floats(&op.conv, op.xd, op.yd, &op.win));
     CHECK(winograd ? scratch < (size_t)cc.n * one_image : scratch >= one_image && scratch < 3 * one_image,
           "chunked conv scratch %zu floats, one image needs %zu", scratch, one_image);
-    check_windowed_op(&op, pool, 6, winograd == 2 ? "conv2d winograd F(2x2) in chunks 3x64x64x64 -> 8"
-                                     : winograd ? "conv2d winograd F(4x4) in chunks 3x64x64x64 -> 8"
-                                                : "conv2d in chunks 3x64x64x64 -> 8");
+    char what[120];
+    snprintf(what, sizeof what, "%s in chunks 3x64x64x64 -> 8", conv_kind(winograd));
+    check_windowed_op(&op, pool, 6, what);
     sal_conv2d_destroy(&op.conv);
     free(op.scratch), free(kernel), free(bias);
 }
