@@ -25,11 +25,13 @@ static int winograd_tile(const sal_node *node) {
 
 static int create_op(sal_node_op *op, const sal_node *node) {
     switch (node->op) {
-    case SAL_OP_CONV2D:
+    case SAL_OP_CONV2D: {
         if (sal_conv2d_create(&op->conv, node->weights, node->bias, node->kh, node->kw, node->in_channels,
                               node->filters) != 0)
             return -1;
-        return winograd_tile(node) ? sal_conv2d_use_winograd(&op->conv, winograd_tile(node)) : 0;
+        int tile = winograd_tile(node);
+        return tile ? sal_conv2d_use_winograd(&op->conv, tile) : 0;
+    }
     case SAL_OP_DEPTHWISE_CONV2D:
         return sal_depthwise_create(&op->depthwise, node->weights, node->bias, node->kh, node->kw, node->in_channels,
                                     node->depth_multiplier);
